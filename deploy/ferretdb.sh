@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Local FerretDB (MongoDB wire protocol) built from source with the Go toolchain, no Docker.
+# Storage: SQLite under $DATA/ferretdb, or PostgreSQL when FERRETDB_POSTGRESQL_URL is set.
+#
+# Usage: deploy/ferretdb.sh {provision|up|down|status|reset}
+#   provision  build FerretDB into $CACHE/bin/ferretdb (skipped if the right version is there)
+#   up         provision if needed, start, wait for the port
+#   down       stop (SIGTERM, SIGKILL after 30 s)
+#   status     exit 0 if running, 3 if stopped
+#   reset      down, then wipe $DATA/ferretdb and $DATA/ferretdb-state (keeps the cache)
+#
+# Environment: FERRETDB_PORT (27017), FERRETDB_POSTGRESQL_URL (unset: SQLite),
+#   FERRETDB_LOG_LEVEL (warn), FERRETDB_DEBUG_PORT (unset: debug HTTP listener disabled).
+set -euo pipefail
+
+COMPONENT=ferretdb
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FERRETDB_MODULE="github.com/FerretDB/FerretDB"
+FERRETDB_VERSION="v1.24.2"
+BIN="$CACHE/bin/ferretdb"
+SQLITE_DIR="$DATA/ferretdb"
+STATE_DIR="$DATA/ferretdb-state"
+LOGFILE="$LOG_DIR/ferretdb.log"
+START_TIMEOUT_S=30
+STOP_TIMEOUT_S=30
+# Marker that identifies our process in /proc/PID/cmdline.
+MARKER="ferretdb --handler="
+
+usage() {
+    echo "usage: $0 {provision|up|down|status|reset}" >&2
+    exit 2
+}
+
+# bin_version [BIN]: the version a FerretDB binary reports (empty if it can't run).
+bin_version() {
+    local out
+    out="$("${1:-$BIN}" --version 2>/dev/null)" || return 0
+    sed -n 's/^version: //p' <<<"$out"
+}
+
+is_provisioned() {
+    [[ -x $BIN && "$(bin_version)" == "$FERRETDB_VERSION" ]]
+}
+
+# Go settings for the build: no VCS stamping, no toolchain download, no workspace,
+# and a writable module cache (so `rm -rf` of a custom GOMODCACHE works).
+go_env() {
+    env GOFLAGS="-buildvcs=false -modcacherw" GOTOOLCHAIN=local GOWORK=off GO111MODULE=on "$@"
+}
+
+# module_dir: download the FerretDB module (exact version, so no @v/list lookup)
+# and print its directory in the module cache.
+module_dir() {
+    local json dir
+    # Run outside any Go module so the project's own go.mod (if any) is not involved.
+    json="$(cd "$1" && go_env go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION")" ||
+        die "go mod download $FERRETDB_MODULE@$FERRETDB_VERSION failed (is the Go module proxy reachable?)"
+    dir="$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    [[ -n $dir && -f $dir/go.mod ]] || die "could not find the module directory in: $json"
+    echo "$dir"
+}
+
+cmd_provision() {
+    if is_provisioned; then
+        info "provisioned ($BIN, $FERRETDB_VERSION)"
+        return 0
+    fi
+    need_cmd go "install Go 1.24+ (https://go.dev/dl/ or Debian: apt-get install golang)"
+    [[ -z "$(live_pid ferretdb "$BIN --handler=")" ]] ||
+        die "ferretdb is running from $BIN; run '$0 down' first"
+
+    local start work src
+    start="$(now_ms)"
+    mkdir -p "$CACHE/bin"
+    work="$(mktemp -d "$CACHE/ferretdb-build.XXXXXX")"
+    # shellcheck disable=SC2064 # expand $work now
+    trap "rm -rf '$work'" EXIT
+    info "downloading $FERRETDB_MODULE@$FERRETDB_VERSION"
+    src="$(module_dir "$work")"
+
+    # The module cache is read-only, and FerretDB needs build/version/version.txt
+    # (normally generated from git) or the binary panics at startup: build a copy.
+    cp -R "$src" "$work/src"
+    chmod -R u+w "$work/src"
+    echo "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
+    echo "source" >"$work/src/build/version/package.txt"
+
+    info "building $FERRETDB_VERSION (about a minute when the Go build cache is cold)"
+    (cd "$work/src" && go_env go build -trimpath -o "$work/ferretdb" ./cmd/ferretdb) ||
+        die "go build of FerretDB $FERRETDB_VERSION failed"
+    [[ "$(bin_version "$work/ferretdb")" == "$FERRETDB_VERSION" ]] ||
+        die "built binary does not report version $FERRETDB_VERSION"
+    mv -f "$work/ferretdb" "$BIN"
+    info "built $BIN in $(elapsed_s "$start")s"
+}
+
+# backend_args: storage flags (SQLite by default, PostgreSQL if configured).
+backend_args() {
+    if [[ -n ${FERRETDB_POSTGRESQL_URL:-} ]]; then
+        printf '%s\n' --handler=postgresql "--postgresql-url=$FERRETDB_POSTGRESQL_URL"
+    else
+        printf '%s\n' --handler=sqlite "--sqlite-url=file:$SQLITE_DIR/"
+    fi
+}
+
+debug_addr() {
+    if [[ -n ${FERRETDB_DEBUG_PORT:-} ]]; then echo "$HOST:$FERRETDB_DEBUG_PORT"; else echo "-"; fi
+}
+
+wait_ready() {
+    local pid=$1 start=$2
+    local deadline=$((start + START_TIMEOUT_S * 1000))
+    until port_open "$HOST" "$FERRETDB_PORT"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail_log "$LOGFILE"
+            die "process $pid exited during startup (see $LOGFILE)"
+        fi
+        if (($(now_ms) >= deadline)); then
+            tail_log "$LOGFILE"
+            die "$HOST:$FERRETDB_PORT not answering after ${START_TIMEOUT_S}s (see $LOGFILE)"
+        fi
+        sleep 0.05
+    done
+}
+
+cmd_up() {
+    local start pid
+    start="$(now_ms)"
+    pid="$(live_pid ferretdb "$MARKER")"
+    if [[ -n $pid ]]; then
+        if port_open "$HOST" "$FERRETDB_PORT"; then
+            info "already running (pid $pid, $HOST:$FERRETDB_PORT)"
+            return 0
+        fi
+        info "pid $pid is alive but $HOST:$FERRETDB_PORT is not answering yet; waiting"
+        wait_ready "$pid" "$start"
+        info "ready in $(elapsed_s "$start")s"
+        return 0
+    fi
+    ! port_open "$HOST" "$FERRETDB_PORT" ||
+        die "$HOST:$FERRETDB_PORT is already in use by another process (set FERRETDB_PORT)"
+
+    is_provisioned || cmd_provision
+    mkdir -p "$SQLITE_DIR" "$STATE_DIR"
+    local -a backend
+    mapfile -t backend < <(backend_args)
+
+    rotate_log "$LOGFILE"
+    printf '%s: starting FerretDB %s (%s)\n' "$COMPONENT" "$(bin_version)" "${backend[0]}" >>"$LOGFILE"
+    start_daemon ferretdb "$LOGFILE" \
+        "$BIN" "${backend[@]}" \
+        --listen-addr="$HOST:$FERRETDB_PORT" \
+        --state-dir="$STATE_DIR" \
+        --debug-addr="$(debug_addr)" \
+        --telemetry=disable \
+        --log-level="${FERRETDB_LOG_LEVEL:-warn}"
+    pid="$(read_pid ferretdb)"
+    info "starting (pid $pid, ${backend[0]#--}, log ${LOGFILE#"$ROOT"/})"
+    wait_ready "$pid" "$start"
+    info "ready on $HOST:$FERRETDB_PORT in $(elapsed_s "$start")s"
+}
+
+cmd_down() {
+    stop_daemon ferretdb "$MARKER" "$STOP_TIMEOUT_S"
+}
+
+cmd_status() {
+    print_status ferretdb "$MARKER" "$FERRETDB_PORT"
+}
+
+cmd_reset() {
+    cmd_down
+    rm -rf "$SQLITE_DIR" "$STATE_DIR"
+    info "wiped $SQLITE_DIR and $STATE_DIR"
+}
+
+main() {
+    [[ $# -eq 1 ]] || usage
+    case "$1" in
+    provision) cmd_provision ;;
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    reset) cmd_reset ;;
+    *) usage ;;
+    esac
+}
+
+main "$@"

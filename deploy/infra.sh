@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Local infrastructure for development and tests: FerretDB and Kafka, loopback only.
+#
+# Usage: deploy/infra.sh {up|down|status|reset}
+#   up      start FerretDB, then Kafka (provisioning on first use); prints the total time
+#   down    stop Kafka, then FerretDB
+#   status  exit 0 if both are running, 3 otherwise
+#   reset   stop both and wipe their data (keeps the cache)
+set -euo pipefail
+
+COMPONENT=infra
+DEPLOY="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=deploy/lib.sh
+source "$DEPLOY/lib.sh"
+
+usage() {
+    echo "usage: $0 {up|down|status|reset}" >&2
+    exit 2
+}
+
+cmd_up() {
+    local start
+    start="$(now_ms)"
+    "$DEPLOY/ferretdb.sh" up
+    "$DEPLOY/kafka.sh" up
+    info "up in $(elapsed_s "$start")s (ferretdb $HOST:$FERRETDB_PORT, kafka $HOST:$KAFKA_PORT)"
+}
+
+cmd_down() {
+    "$DEPLOY/kafka.sh" down
+    "$DEPLOY/ferretdb.sh" down
+}
+
+cmd_status() {
+    local rc=0
+    "$DEPLOY/ferretdb.sh" status || rc=$?
+    "$DEPLOY/kafka.sh" status || rc=$?
+    return "$rc"
+}
+
+cmd_reset() {
+    "$DEPLOY/kafka.sh" reset
+    "$DEPLOY/ferretdb.sh" reset
+}
+
+main() {
+    [[ $# -eq 1 ]] || usage
+    case "$1" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    reset) cmd_reset ;;
+    *) usage ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka (KRaft combined mode) from Maven Central jars, no Docker.
+#
+# Usage: deploy/kafka.sh {provision|up|down|status|reset}
+#   provision  copy the runtime classpath of deploy/kafka/pom.xml into $CACHE/kafka/libs
+#   up         provision if needed, format storage once, start, wait until ready
+#   down       stop (SIGTERM, SIGKILL after 30 s)
+#   status     exit 0 if running, 3 if stopped
+#   reset      down, then wipe $DATA/kafka (keeps the cache)
+set -euo pipefail
+
+COMPONENT=kafka
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+KAFKA_DIR="$ROOT/deploy/kafka"
+POM="$KAFKA_DIR/pom.xml"
+LOG4J_CONF="$KAFKA_DIR/log4j2.properties"
+TEMPLATE="$KAFKA_DIR/server.properties"
+LIBS="$CACHE/kafka/libs"
+STAMP="$CACHE/kafka/pom.sha256"
+DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+
+KAFKA_DATA="$DATA/kafka"
+PROPS="$KAFKA_DATA/server.properties"
+LOG_DIRS="$KAFKA_DATA/log"
+FORMAT_STAMP="$KAFKA_DATA/formatted-for"
+LOGFILE="$LOG_DIR/kafka.log"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+START_TIMEOUT_S=60
+STOP_TIMEOUT_S=30
+# Marker that identifies our process in /proc/PID/cmdline.
+MARKER="kafka.Kafka"
+# Printed by KafkaRaftServer once broker and controller are up.
+READY_LINE="Kafka Server started"
+
+usage() {
+    echo "usage: $0 {provision|up|down|status|reset}" >&2
+    exit 2
+}
+
+pom_hash() {
+    { sha256sum "$POM" && echo "$DEPENDENCY_PLUGIN"; } | sha256sum | cut -d' ' -f1
+}
+
+is_provisioned() {
+    [[ -f $STAMP && "$(cat "$STAMP")" == "$(pom_hash)" ]] &&
+        compgen -G "$LIBS/kafka_2.13-*.jar" >/dev/null
+}
+
+cmd_provision() {
+    if is_provisioned; then
+        info "provisioned ($(find "$LIBS" -name '*.jar' | wc -l) jars in $LIBS)"
+        return 0
+    fi
+    need_cmd java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+    need_cmd mvn "install Apache Maven (Debian: apt-get install maven)"
+    [[ -z "$(live_pid kafka "$LIBS/")" ]] ||
+        die "kafka is running with the old classpath; run '$0 down' first"
+
+    local start tmp
+    start="$(now_ms)"
+    info "resolving runtime classpath of ${POM#"$ROOT"/} with Maven"
+    mkdir -p "$CACHE/kafka"
+    tmp="$(mktemp -d "$CACHE/kafka/libs.tmp.XXXXXX")"
+    local mvn_log="$CACHE/kafka/mvn.log"
+    if ! mvn -B -Dstyle.color=never -f "$POM" "$DEPENDENCY_PLUGIN:copy-dependencies" \
+        -DoutputDirectory="$tmp" -DincludeScope=runtime >"$mvn_log" 2>&1; then
+        rm -rf "$tmp"
+        tail_log "$mvn_log"
+        die "mvn failed to resolve $POM (is Maven Central reachable? full log: $mvn_log)"
+    fi
+    rm -rf "$LIBS"
+    mv "$tmp" "$LIBS"
+    pom_hash >"$STAMP"
+    info "provisioned $(find "$LIBS" -name '*.jar' | wc -l) jars in $(elapsed_s "$start")s"
+}
+
+# kafka_tool ARGS...: run a Kafka CLI class (quiet logging, to stderr).
+kafka_tool() {
+    java -Dlog4j2.configurationFile="$LOG4J_CONF" -Dkafka.log.level=WARN -cp "$LIBS/*" "$@"
+}
+
+# sed replacement-safe form of a value.
+sed_escape() {
+    printf '%s' "$1" | sed 's/[&|\\]/\\&/g'
+}
+
+render_config() {
+    mkdir -p "$KAFKA_DATA"
+    sed -e "s|@HOST@|$HOST|g" \
+        -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+        -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+        -e "s|@LOG_DIRS@|$(sed_escape "$LOG_DIRS")|g" \
+        "$TEMPLATE" >"$PROPS.tmp"
+    mv -f "$PROPS.tmp" "$PROPS"
+}
+
+# The controller endpoint is recorded in the metadata log at format time.
+format_key() {
+    echo "$HOST:$KAFKA_CONTROLLER_PORT"
+}
+
+format_storage() {
+    if [[ -f $LOG_DIRS/meta.properties ]]; then
+        if [[ -f $FORMAT_STAMP && "$(cat "$FORMAT_STAMP")" != "$(format_key)" ]]; then
+            die "storage was formatted for controller $(cat "$FORMAT_STAMP"), now $(format_key); run '$0 reset'"
+        fi
+        return 0
+    fi
+    local cluster_id
+    cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid | tail -n 1)"
+    [[ $cluster_id =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid returned '$cluster_id'"
+    info "formatting $LOG_DIRS (cluster id $cluster_id)"
+    kafka_tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" |
+        sed "s/^/$COMPONENT: /"
+    format_key >"$FORMAT_STAMP"
+}
+
+# wait_ready PID START_MS: port open and READY_LINE logged, process still alive.
+wait_ready() {
+    local pid=$1 start=$2
+    local deadline=$((start + START_TIMEOUT_S * 1000))
+    while :; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail_log "$LOGFILE"
+            die "process $pid exited during startup (see $LOGFILE)"
+        fi
+        if port_open "$HOST" "$KAFKA_PORT" && grep -qF "$READY_LINE" "$LOGFILE"; then
+            return 0
+        fi
+        if (($(now_ms) >= deadline)); then
+            tail_log "$LOGFILE"
+            die "not ready after ${START_TIMEOUT_S}s (pid $pid still alive; see $LOGFILE)"
+        fi
+        sleep 0.1
+    done
+}
+
+cmd_up() {
+    local start pid
+    start="$(now_ms)"
+    pid="$(live_pid kafka "$MARKER")"
+    if [[ -n $pid ]]; then
+        if port_open "$HOST" "$KAFKA_PORT"; then
+            info "already running (pid $pid, $HOST:$KAFKA_PORT)"
+            return 0
+        fi
+        info "pid $pid is alive but $HOST:$KAFKA_PORT is not answering yet; waiting"
+        wait_ready "$pid" "$start"
+        info "ready in $(elapsed_s "$start")s"
+        return 0
+    fi
+    local port
+    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+        ! port_open "$HOST" "$port" ||
+            die "$HOST:$port is already in use by another process (set KAFKA_PORT/KAFKA_CONTROLLER_PORT)"
+    done
+
+    is_provisioned || cmd_provision
+    render_config
+    format_storage
+
+    rotate_log "$LOGFILE"
+    # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS is a list of JVM options
+    start_daemon kafka "$LOGFILE" \
+        java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$LOG4J_CONF" -cp "$LIBS/*" \
+        kafka.Kafka "$PROPS"
+    pid="$(read_pid kafka)"
+    info "starting (pid $pid, log ${LOGFILE#"$ROOT"/})"
+    wait_ready "$pid" "$start"
+    info "ready on $HOST:$KAFKA_PORT in $(elapsed_s "$start")s"
+}
+
+cmd_down() {
+    stop_daemon kafka "$MARKER" "$STOP_TIMEOUT_S"
+}
+
+cmd_status() {
+    print_status kafka "$MARKER" "$KAFKA_PORT"
+}
+
+cmd_reset() {
+    cmd_down
+    rm -rf "$KAFKA_DATA"
+    info "wiped $KAFKA_DATA"
+}
+
+main() {
+    [[ $# -eq 1 ]] || usage
+    case "$1" in
+    provision) cmd_provision ;;
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    reset) cmd_reset ;;
+    *) usage ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,1 @@
+"""The personnel service: the organisation and its people, kept current from the HR topics."""

@@ -1,0 +1,3 @@
+from services.personnel.app import main
+
+main()

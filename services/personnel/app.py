@@ -1,0 +1,172 @@
+"""The personnel service's composition root: settings, clients, subscribers, the sweep.
+
+Run it with ``parity-personnel`` (or ``python -m services.personnel``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
+from faststream.asgi import AsgiFastStream
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import Field
+from pymongo import AsyncMongoClient
+
+from services.personnel.changes import ChangeSink, KafkaChangeSink
+from services.personnel.handlers import (
+    Collaborators,
+    apply_person_events,
+    apply_unit_events,
+    by_subject,
+)
+from services.personnel.store import PersonnelStore
+from shared.clock import Clock, SystemClock
+from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.dead_letters import DeadLetters
+from shared.internal import PERSONNEL_CHANGES_TOPIC
+from shared.kafka import TopicSpec, contract_topics, ensure_topics, make_broker, make_producer
+from shared.metrics import ServiceMetrics, make_metrics
+from shared.service import asgi_app, decode_batch, every, observe_latency, records_of, run
+from shared.settings import ServiceSettings
+from shared.store import Document, database, make_mongo_client, ping
+
+
+class PersonnelSettings(ServiceSettings):
+    group_id: str = "parity-personnel"
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    sweep_interval_seconds: float = Field(default=1.0, gt=0)
+    metrics_port: int = 9101
+
+
+@dataclass
+class Runtime:
+    """What exists only while the service runs (created on start-up, never at import)."""
+
+    deps: Collaborators | None = None
+    dead_letters: DeadLetters | None = None
+    mongo: AsyncMongoClient[Document] | None = None
+    producer: AIOKafkaProducer | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def ready(self) -> tuple[Collaborators, DeadLetters]:
+        if self.deps is None or self.dead_letters is None:
+            raise RuntimeError("personnel service is not started")
+        return self.deps, self.dead_letters
+
+
+async def sweep(deps: Collaborators) -> None:
+    """Future-dated events whose time has come take effect (units first, then people)."""
+    now = deps.clock.now()
+    due_units = await deps.store.due("units", now)
+    if due_units:
+        await apply_unit_events({u: () for u in due_units}, deps=deps)
+    due_people = await deps.store.due("people", now)
+    for start in range(0, len(due_people), 500):
+        await apply_person_events({p: () for p in due_people[start : start + 500]}, deps=deps)
+    pending, waiting = await deps.store.count_pending()
+    deps.metrics.pending_references.set(pending)
+    deps.metrics.waiting_future_events.set(waiting)
+
+
+def build(
+    settings: PersonnelSettings,
+    *,
+    clock: Clock | None = None,
+    metrics: ServiceMetrics | None = None,
+    changes: ChangeSink | None = None,
+) -> AsgiFastStream:
+    """Wire the service. Tests pass their own clock, metrics or change sink."""
+    clock = clock or SystemClock()
+    metrics = metrics or make_metrics("personnel")
+    broker = make_broker(settings.kafka, service="personnel", registry=metrics.registry)
+    runtime = Runtime()
+
+    def subscriber(topic: str) -> Callable[[Callable[[KafkaMessage], Awaitable[None]]], Any]:
+        return broker.subscriber(
+            topic,
+            group_id=settings.group_id,
+            batch=True,
+            max_records=settings.batch_size,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure rewinds: the batch comes again
+        )
+
+    @subscriber(UNITS_TOPIC)
+    async def on_units(msg: KafkaMessage) -> None:
+        deps, dead_letters = runtime.ready()
+        records = records_of(msg.raw_message)
+        valid = await decode_batch(records, dead_letters=dead_letters)
+        await apply_unit_events(by_subject(e for e, _ in valid), deps=deps)
+        observe_latency(deps.metrics, [r for _, r in valid])
+
+    @subscriber(PERSONNEL_TOPIC)
+    async def on_personnel(msg: KafkaMessage) -> None:
+        deps, dead_letters = runtime.ready()
+        records = records_of(msg.raw_message)
+        valid = await decode_batch(records, dead_letters=dead_letters)
+        await apply_person_events(by_subject(e for e, _ in valid), deps=deps)
+        observe_latency(deps.metrics, [r for _, r in valid])
+
+    async def start() -> None:
+        partitions = settings.kafka.partitions
+        await ensure_topics(
+            settings.kafka,
+            [*contract_topics(partitions), TopicSpec(PERSONNEL_CHANGES_TOPIC, partitions)],
+        )
+        mongo = runtime.mongo = make_mongo_client(
+            settings.mongodb_url.get_secret_value(), app_name="personnel"
+        )
+        producer = runtime.producer = make_producer(settings.kafka, service="personnel")
+        store = PersonnelStore(database(mongo, settings.mongodb_database))
+        await store.create_indexes()
+        await producer.start()
+        runtime.deps = Collaborators(
+            store=store,
+            changes=changes or KafkaChangeSink(producer=producer, clock=clock),
+            clock=clock,
+            metrics=metrics,
+        )
+        runtime.dead_letters = DeadLetters(
+            sender=producer, clock=clock, counter=metrics.dead_letters
+        )
+        deps = runtime.deps
+        interval = settings.sweep_interval_seconds
+        runtime.tasks.append(
+            asyncio.create_task(every(interval, lambda: sweep(deps), name="personnel sweep"))
+        )
+
+    async def stop() -> None:
+        for task in runtime.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if runtime.producer is not None:
+            await runtime.producer.stop()
+        if runtime.mongo is not None:
+            await runtime.mongo.close()
+
+    async def store_healthy() -> bool:
+        return runtime.mongo is not None and await ping(runtime.mongo)
+
+    return asgi_app(
+        broker,
+        metrics=metrics,
+        health_checks={"store": store_healthy},
+        on_startup=[start],
+        on_shutdown=[stop],
+    )
+
+
+def main() -> None:
+    settings = PersonnelSettings()  # read from the environment
+    run(build(settings), host=settings.metrics_host, port=settings.metrics_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Publishing the personnel service's change events (see shared/internal.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.clock import Clock
+from shared.envelope import encode_structured, new_event
+from shared.internal import (
+    PERSON_CHANGED,
+    PERSONNEL_CHANGES_TOPIC,
+    PERSONNEL_SOURCE,
+    UNIT_CHANGED,
+    PersonChanged,
+)
+
+_PERSON_FIELDS = tuple(f for f in PersonChanged.model_fields if f not in ("person_id", "revision"))
+
+
+@dataclass(frozen=True)
+class Change:
+    type: str
+    subject: str
+    revision: int
+    data: dict[str, Any]
+
+
+def person_change(person_id: str, revision: int, fields: dict[str, Any]) -> Change:
+    data = {"person_id": person_id, "revision": revision}
+    data.update({name: fields.get(name) for name in _PERSON_FIELDS})
+    return Change(PERSON_CHANGED, person_id, revision, data)
+
+
+def unit_change(unit_id: str, revision: int, fields: dict[str, Any]) -> Change:
+    data = {"unit_id": unit_id, "revision": revision, **fields}
+    data.pop("next_due", None)
+    return Change(UNIT_CHANGED, unit_id, revision, data)
+
+
+class ChangeSink(Protocol):
+    async def publish(self, changes: list[Change]) -> None: ...
+
+
+class Producer(Protocol):
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[Any]: ...
+
+
+class KafkaChangeSink:
+    """Sends a batch of changes and waits until Kafka has every one of them."""
+
+    def __init__(self, *, producer: Producer, clock: Clock) -> None:
+        self._producer = producer
+        self._clock = clock
+
+    async def publish(self, changes: list[Change]) -> None:
+        now = self._clock.now()
+        pending = []
+        for change in changes:
+            event = new_event(
+                source=PERSONNEL_SOURCE,
+                type_=change.type,
+                subject=change.subject,
+                time=now,
+                data=change.data,
+                event_id=f"{change.type}:{change.subject}:{change.revision}",
+            )
+            value, headers = encode_structured(event)
+            pending.append(
+                await self._producer.send(
+                    PERSONNEL_CHANGES_TOPIC,
+                    value=value,
+                    key=change.subject.encode(),
+                    headers=headers,
+                )
+            )
+        await asyncio.gather(*pending)

@@ -1,0 +1,104 @@
+"""How the personnel projections look in MongoDB (documented in services/personnel/README.md).
+
+Instants are stored as RFC 3339 strings in UTC with microseconds, which sort as they
+compare and survive the round trip exactly (BSON dates keep milliseconds only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from services.personnel.domain.history import HistoryEntry
+from services.personnel.domain.people import PersonState
+from services.personnel.domain.units import Placement, UnitState
+
+Document = dict[str, Any]
+
+
+def instant(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def entry_document(entry: HistoryEntry) -> Document:
+    return {
+        "key": entry.key,
+        "type": entry.type,
+        "time": instant(entry.time),
+        "sequence": entry.sequence,
+        "arrival": entry.arrival,
+        "data": entry.data,
+    }
+
+
+def entry_from_document(doc: Document) -> HistoryEntry:
+    return HistoryEntry(
+        key=doc["key"],
+        type=doc["type"],
+        time=parse_instant(doc["time"]),
+        sequence=doc["sequence"],
+        arrival=doc["arrival"],
+        data=doc["data"],
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Dataclass fields as stored: instants as strings, tuples as lists."""
+    if isinstance(value, datetime):
+        return instant(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def person_fields(state: PersonState) -> Document:
+    """The derived part of a person document (everything but ``_id``, history and ``rev``)."""
+    fields: Document = _plain(asdict(state))
+    del fields["person_id"]
+    fields["tied_units"] = sorted(
+        {p["unit_id"] for p in fields["positions"]}
+        | {p["unit_id"] for p in fields["planning_entries"]}
+        | {a["unit_id"] for a in fields["appointments"]}
+        | set(fields["pending_units"])
+        | ({state.home_unit_id} if state.home_unit_id else set())
+    )
+    return fields
+
+
+def unit_fields(state: UnitState, placement: Placement | None) -> Document:
+    """The derived part of a unit document: its own fold and its place in the tree."""
+    fields: Document = _plain(asdict(state))
+    del fields["unit_id"]
+    fields["parent_id"] = placement.parent_id if placement else None
+    fields["path"] = list(placement.path) if placement else []
+    fields["active"] = bool(placement and placement.active)
+    fields["pending_parent"] = placement.pending_parent if placement else None
+    return fields
+
+
+def unit_state_from_document(doc: Document) -> UnitState:
+    def when(name: str) -> datetime | None:
+        value = doc.get(name)
+        return parse_instant(value) if value else None
+
+    return UnitState(
+        unit_id=doc["_id"],
+        registered=doc.get("registered", False),
+        name=doc.get("name"),
+        level=doc.get("level"),
+        declared_parent_id=doc.get("declared_parent_id"),
+        valid_from=when("valid_from"),
+        valid_to=when("valid_to"),
+        closure=doc.get("closure"),
+        merged_into=doc.get("merged_into"),
+        next_due=when("next_due"),
+    )

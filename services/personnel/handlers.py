@@ -1,0 +1,161 @@
+"""What the personnel service does with events: fold, write once, tell the indicator service.
+
+Each function takes plain values and its collaborators as keyword-only parameters. A
+subject's new events are merged into its stored history (a redelivery is recognised by
+its key), the subject is folded again, and the result is written on condition that nobody
+wrote it meanwhile; a lost race is retried from a fresh read. Change events are sent
+before the consumer commits, and a redelivered event re-sends the current state, so a
+crash between the write and the commit loses nothing downstream.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from services.personnel.changes import Change, ChangeSink, person_change, unit_change
+from services.personnel.documents import (
+    Document,
+    person_fields,
+    unit_fields,
+    unit_state_from_document,
+)
+from services.personnel.domain.history import merge_into_history
+from services.personnel.domain.people import fold_person
+from services.personnel.domain.units import derive_tree, fold_unit
+from services.personnel.store import PersonnelStore, Write, empty
+from shared.clock import Clock
+from shared.envelope import InboundEvent
+from shared.metrics import ServiceMetrics
+
+MAX_ATTEMPTS = 8
+PLACEMENT_FIELDS = ("parent_id", "path", "active", "pending_parent")
+
+
+class WriteContention(RuntimeError):
+    """A subject kept changing under us; the batch is retried from Kafka."""
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    store: PersonnelStore
+    changes: ChangeSink
+    clock: Clock
+    metrics: ServiceMetrics
+
+
+def by_subject(events: Iterable[InboundEvent]) -> dict[str, list[InboundEvent]]:
+    grouped: dict[str, list[InboundEvent]] = defaultdict(list)
+    for event in events:
+        grouped[event.subject].append(event)
+    return grouped
+
+
+def _count(
+    metrics: ServiceMetrics, applied: Sequence[InboundEvent], duplicates: Sequence[InboundEvent]
+) -> None:
+    for event in applied:
+        metrics.events_applied.labels(type=event.type).inc()
+    for event in duplicates:
+        metrics.events_duplicate.labels(type=event.type).inc()
+
+
+async def apply_person_events(
+    new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
+) -> None:
+    """Fold the people named (with their new events, possibly none) and write them."""
+    subjects = set(new_events)
+    for _ in range(MAX_ATTEMPTS):
+        directory = await deps.store.unit_directory()
+        stored = await deps.store.load("people", subjects)
+        now = deps.clock.now()
+        writes: list[Write] = []
+        republish: list[Change] = []
+        outcome: dict[str, tuple[list[InboundEvent], list[InboundEvent]]] = {}
+        for subject in subjects:
+            current = stored.get(subject) or empty(subject)
+            events = new_events.get(subject, ())
+            history, duplicates = merge_into_history(current.history, events)
+            fields = person_fields(fold_person(subject, history, directory, now))
+            outcome[subject] = ([e for e in events if e not in duplicates], duplicates)
+            if len(history) == len(current.history) and fields == current.fields:
+                if duplicates and current.rev:
+                    republish.append(person_change(subject, current.rev, current.fields))
+                continue
+            writes.append(Write(subject, current.rev, history, fields))
+        conflicts = set(await deps.store.save("people", writes))
+        landed = [w for w in writes if w.subject not in conflicts]
+        await deps.changes.publish(
+            [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
+        )
+        for subject in subjects - conflicts:
+            _count(deps.metrics, *outcome[subject])
+        if not conflicts:
+            return
+        subjects = conflicts
+    raise WriteContention(f"people kept changing: {sorted(subjects)[:5]}")
+
+
+async def apply_unit_events(
+    new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
+) -> None:
+    """Fold the units named, re-derive the tree, and re-fold the people a closure touches."""
+    subjects = set(new_events)
+    for _ in range(MAX_ATTEMPTS):
+        stored = await deps.store.load("units", subjects)
+        documents = await deps.store.unit_documents()
+        now = deps.clock.now()
+        states = {u: unit_state_from_document(d) for u, d in documents.items()}
+        histories, outcome = {}, {}
+        for subject in subjects:
+            current = stored.get(subject) or empty(subject)
+            events = new_events.get(subject, ())
+            history, duplicates = merge_into_history(current.history, events)
+            histories[subject] = history
+            outcome[subject] = ([e for e in events if e not in duplicates], duplicates)
+            states[subject] = fold_unit(subject, history, now)
+        placements = derive_tree(states)
+        writes, placement_updates, republish = [], {}, []
+        for unit_id, state in states.items():
+            fields = unit_fields(state, placements.get(unit_id))
+            current_fields = documents.get(unit_id, {})
+            if unit_id in subjects:
+                current = stored.get(unit_id) or empty(unit_id)
+                if len(histories[unit_id]) != len(current.history) or _differs(
+                    fields, current.fields
+                ):
+                    writes.append(Write(unit_id, current.rev, histories[unit_id], fields))
+                elif outcome[unit_id][1] and current.rev:
+                    republish.append(unit_change(unit_id, current.rev, current.fields))
+            elif any(fields[k] != current_fields.get(k) for k in PLACEMENT_FIELDS):
+                placement_updates[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
+        if await deps.store.save("units", writes):
+            continue  # another writer got there first: read everything again
+        await deps.store.update_placements(placement_updates)
+        changed = [unit_change(w.subject, w.expected_rev + 1, w.fields) for w in writes]
+        refreshed = await deps.store.load("units", placement_updates)
+        changed += [unit_change(u, s.rev, s.fields) for u, s in refreshed.items()]
+        await deps.changes.publish(changed + republish)
+        for subject in subjects:
+            _count(deps.metrics, *outcome[subject])
+        await refold_people_tied_to(subjects, deps=deps)
+        return
+    raise WriteContention(f"units kept changing: {sorted(subjects)[:5]}")
+
+
+async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators) -> None:
+    """A unit that arrived or closed changes the people tied to it: fold them again.
+
+    Done for every unit event, redeliveries included, so that a crash after the unit was
+    written but before its people were is repaired by the redelivery; people whose fold
+    does not change are not written.
+    """
+    await deps.store.bump_tree_version()
+    people = await deps.store.people_tied_to(unit_ids)
+    for start in range(0, len(people), 500):
+        await apply_person_events({p: () for p in people[start : start + 500]}, deps=deps)
+
+
+def _differs(new: Document, old: Document) -> bool:
+    return any(new.get(k) != old.get(k) for k in set(new) | set(old))

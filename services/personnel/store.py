@@ -1,0 +1,167 @@
+"""The personnel service's collections: ``units``, ``people`` and ``meta``.
+
+Every subject document carries its own event history and a revision ``rev``. A write
+replaces the whole document on condition that ``rev`` is still what was read, so the
+events a projection came from are recorded in the same single-document write as the
+projection itself (idempotency lives with the data), and two writers of one subject
+(the consumer and the future-event sweep, or two replicas during a rebalance) never
+overwrite each other: the loser reads again and folds again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from services.personnel.documents import (
+    Document,
+    entry_document,
+    entry_from_document,
+    instant,
+    unit_state_from_document,
+)
+from services.personnel.domain.history import HistoryEntry
+from services.personnel.domain.units import UnitDirectory, UnitState
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A subject as read: its revision (0 if new), history and derived fields."""
+
+    subject: str
+    rev: int
+    history: list[HistoryEntry]
+    fields: Document
+
+
+@dataclass(frozen=True)
+class Write:
+    subject: str
+    expected_rev: int
+    history: list[HistoryEntry]
+    fields: Document
+
+    def document(self) -> Document:
+        return {
+            "_id": self.subject,
+            "rev": self.expected_rev + 1,
+            "history": [entry_document(e) for e in self.history],
+            **self.fields,
+        }
+
+
+DUPLICATE_KEY = 11000
+
+
+class PersonnelStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._db = db
+        self.units = db["units"]
+        self.people = db["people"]
+        self._meta = db["meta"]
+        self._directory: UnitDirectory | None = None
+        self._directory_version = -1
+
+    async def create_indexes(self) -> None:
+        await self.units.create_index([("path", ASCENDING)])
+        await self.units.create_index([("next_due", ASCENDING)])
+        await self.people.create_index([("tied_units", ASCENDING)])
+        await self.people.create_index([("home_unit_id", ASCENDING)])
+        await self.people.create_index([("next_due", ASCENDING)])
+
+    async def load(self, collection: str, subjects: Iterable[str]) -> dict[str, Stored]:
+        found: dict[str, Stored] = {}
+        async for doc in self._db[collection].find({"_id": {"$in": list(subjects)}}):
+            found[doc["_id"]] = _stored(doc)
+        return found
+
+    async def save(self, collection: str, writes: list[Write]) -> list[str]:
+        """Write what is still at its expected revision; returns the subjects that were not."""
+        if not writes:
+            return []
+        operations = [
+            ReplaceOne(
+                {"_id": w.subject, "rev": w.expected_rev},
+                w.document(),
+                upsert=w.expected_rev == 0,
+            )
+            for w in writes
+        ]
+        try:
+            result = await self._db[collection].bulk_write(operations, ordered=False)
+            if result.matched_count + result.upserted_count == len(writes):
+                return []
+        except BulkWriteError as error:  # an upsert raced with another writer's insert
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details["writeErrors"]):
+                raise
+        return await self._unwritten(collection, writes)
+
+    async def _unwritten(self, collection: str, writes: list[Write]) -> list[str]:
+        current = await self.load(collection, (w.subject for w in writes))
+        return sorted(w.subject for w in writes if not _landed(w, current.get(w.subject)))
+
+    async def unit_documents(self) -> dict[str, Document]:
+        """Every unit's derived fields (no history): the organisation is small enough."""
+        return {doc["_id"]: doc async for doc in self.units.find({}, {"history": 0})}
+
+    async def unit_states(self) -> dict[str, UnitState]:
+        docs = await self.unit_documents()
+        return {unit_id: unit_state_from_document(doc) for unit_id, doc in docs.items()}
+
+    async def tree_version(self) -> int:
+        doc = await self._meta.find_one({"_id": "tree"})
+        return int(doc["version"]) if doc else 0
+
+    async def bump_tree_version(self) -> None:
+        await self._meta.update_one({"_id": "tree"}, {"$inc": {"version": 1}}, upsert=True)
+
+    async def unit_directory(self) -> UnitDirectory:
+        """What people folds need about units, re-read only when the tree changed."""
+        version = await self.tree_version()
+        if self._directory is None or version != self._directory_version:
+            self._directory = UnitDirectory.of(await self.unit_states())
+            self._directory_version = version
+        return self._directory
+
+    async def people_tied_to(self, unit_ids: Iterable[str]) -> list[str]:
+        cursor = self.people.find({"tied_units": {"$in": list(unit_ids)}}, {"_id": 1})
+        return [doc["_id"] async for doc in cursor]
+
+    async def due(self, collection: str, now: datetime) -> list[str]:
+        cursor = self._db[collection].find({"next_due": {"$lte": instant(now)}}, {"_id": 1})
+        return [doc["_id"] async for doc in cursor]
+
+    async def update_placements(self, fields_by_unit: Mapping[str, Document]) -> None:
+        """Tree-derived fields of units (paths, effective parents) after a tree change."""
+        for unit_id, fields in fields_by_unit.items():
+            await self.units.update_one({"_id": unit_id}, {"$set": fields, "$inc": {"rev": 1}})
+
+    async def count_pending(self) -> tuple[int, int]:
+        """(people with a pending unit reference, subjects waiting for a future event)."""
+        pending = await self.people.count_documents({"pending_units.0": {"$exists": True}})
+        waiting = await self.people.count_documents({"next_due": {"$ne": None}})
+        waiting += await self.units.count_documents({"next_due": {"$ne": None}})
+        return pending, waiting
+
+
+def _stored(doc: Document) -> Stored:
+    history = [entry_from_document(e) for e in doc.get("history", [])]
+    fields = {k: v for k, v in doc.items() if k not in ("_id", "rev", "history")}
+    return Stored(subject=doc["_id"], rev=int(doc.get("rev", 0)), history=history, fields=fields)
+
+
+def empty(subject: str) -> Stored:
+    return Stored(subject=subject, rev=0, history=[], fields={})
+
+
+def _landed(write: Write, current: Stored | None) -> bool:
+    return (
+        current is not None
+        and current.rev == write.expected_rev + 1
+        and [e.key for e in current.history] == [e.key for e in write.history]
+    )

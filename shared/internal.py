@@ -1,0 +1,87 @@
+"""Internal topics between Parity's services (not part of the public contract).
+
+The personnel service publishes the derived state of every person and unit that changed,
+with its revision, on ``parity.personnel.changes.v1``: person changes keyed by person id
+(so one indicator replica owns a person's contribution at a time), unit changes keyed by
+unit id. Each event carries the whole current state, so a consumer needs no other read,
+and a redelivery or a re-publication is recognised by ``revision``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+PERSONNEL_CHANGES_TOPIC = "parity.personnel.changes.v1"
+PERSON_CHANGED = "parity.person.changed"
+UNIT_CHANGED = "parity.unit.changed"
+PERSONNEL_SOURCE = "parity/personnel"
+
+
+class _Fact(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PositionFact(_Fact):
+    unit_id: str
+    role: str
+    since: str
+
+
+class PlanningFact(_Fact):
+    unit_id: str
+    role: str
+    period: str
+    since: str
+
+
+class TrainingFact(_Fact):
+    course_id: str
+    category: str
+    completed_at: str
+
+
+class AppointmentFact(_Fact):
+    unit_id: str
+    role: str
+    time: str
+
+
+class AnomalyFact(_Fact):
+    kind: str
+    event_key: str
+    detail: str
+
+
+class PersonChanged(_Fact):
+    person_id: str
+    revision: int
+    registered: bool
+    active: bool
+    gender: str | None
+    ethnic_minority: bool
+    category: str | None
+    home_unit_id: str | None
+    left_reason: str | None
+    positions: list[PositionFact]
+    planning_entries: list[PlanningFact]
+    trainings: list[TrainingFact]
+    appointments: list[AppointmentFact]
+    anomalies: list[AnomalyFact]
+    pending_units: list[str]
+
+
+class UnitChanged(_Fact):
+    unit_id: str
+    revision: int
+    registered: bool
+    name: str | None
+    level: str | None
+    parent_id: str | None
+    path: list[str]
+    active: bool
+    valid_from: str | None
+    valid_to: str | None
+    closure: str | None
+    merged_into: str | None
+    pending_parent: str | None
+    anomalies: list[AnomalyFact]

@@ -1,0 +1,126 @@
+"""Kafka factories: the FastStream broker, a raw producer and topic creation.
+
+Nothing connects at import time; every function takes the settings it needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry
+
+from shared.contract import (
+    INBOUND_TOPICS,
+    INDICATORS_TOPIC,
+    NOTIFICATIONS_TOPIC,
+    dead_letter_topic,
+)
+from shared.settings import KafkaSettings
+
+TOPIC_MAX_MESSAGE_BYTES = str(4 * 1024 * 1024)
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection and security options shared by every aiokafka client."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=settings.ssl_cafile)
+        if settings.ssl_certfile:
+            context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile)
+        options["ssl_context"] = context
+    if settings.security_protocol.startswith("SASL"):
+        if not (settings.sasl_mechanism and settings.sasl_username and settings.sasl_password):
+            raise ValueError("SASL needs PARITY_KAFKA_SASL_MECHANISM, _USERNAME and _PASSWORD")
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    return options
+
+
+def make_broker(
+    settings: KafkaSettings, *, service: str, registry: CollectorRegistry
+) -> KafkaBroker:
+    """The FastStream broker of one service, with Prometheus metrics on every message."""
+    options = client_options(settings)
+    return KafkaBroker(
+        options.pop("bootstrap_servers"),
+        client_id=f"parity-{service}",
+        middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=service)],
+        **options,
+    )
+
+
+def make_producer(settings: KafkaSettings, *, service: str) -> AIOKafkaProducer:
+    """A raw producer for what must keep exact bytes (dead letters) or be batched."""
+    return AIOKafkaProducer(
+        client_id=f"parity-{service}-producer",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_request_size=4 * 1024 * 1024,
+        **client_options(settings),
+    )
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    compacted: bool = False
+
+
+def contract_topics(partitions: int) -> list[TopicSpec]:
+    """The contract's topics: inbound ones with their dead-letter topics, and the outbound feeds.
+
+    ``hr.units.v1`` has one partition: the organisation tree is one structure whose derived
+    paths must be computed by one writer, and unit events are few.
+    """
+    specs = []
+    for topic in INBOUND_TOPICS:
+        count = 1 if topic == "hr.units.v1" else partitions
+        specs += [TopicSpec(topic, count), TopicSpec(dead_letter_topic(topic), 1)]
+    specs += [
+        TopicSpec(INDICATORS_TOPIC, partitions, compacted=True),
+        TopicSpec(NOTIFICATIONS_TOPIC, partitions),
+    ]
+    return specs
+
+
+async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    admin = AIOKafkaAdminClient(client_id="parity-admin", **client_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [spec for spec in specs if spec.name not in existing]
+        new_topics = [
+            NewTopic(
+                name=spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs={
+                    "max.message.bytes": TOPIC_MAX_MESSAGE_BYTES,
+                    "cleanup.policy": "compact" if spec.compacted else "delete",
+                },
+            )
+            for spec in wanted
+        ]
+        if new_topics:
+            # another service may create them between our list and our create
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new_topics)
+        return [spec.name for spec in wanted]
+    finally:
+        await admin.close()
