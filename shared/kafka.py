@@ -6,6 +6,7 @@ Nothing connects at import time; every function takes the settings it needs.
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
 from shared.contract import (
@@ -49,16 +51,36 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
+    """The same security options, in the form FastStream's broker takes them."""
+    options = client_options(settings)
+    context = options.get("ssl_context")
+    use_ssl = settings.security_protocol in ("SSL", "SASL_SSL")
+    if not settings.security_protocol.startswith("SASL"):
+        return BaseSecurity(ssl_context=context) if use_ssl else None
+    kinds: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }
+    return kinds[options["sasl_mechanism"]](
+        options["sasl_plain_username"],
+        options["sasl_plain_password"],
+        ssl_context=context,
+        use_ssl=use_ssl,
+    )
+
+
 def make_broker(
     settings: KafkaSettings, *, service: str, registry: CollectorRegistry
 ) -> KafkaBroker:
     """The FastStream broker of one service, with Prometheus metrics on every message."""
-    options = client_options(settings)
     return KafkaBroker(
-        options.pop("bootstrap_servers"),
+        settings.bootstrap_servers,
         client_id=f"parity-{service}",
+        security=broker_security(settings),
+        log_level=logging.DEBUG,  # one access-log line per message is noise at this volume
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=service)],
-        **options,
     )
 
 

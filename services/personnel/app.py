@@ -88,9 +88,10 @@ def build(
     runtime = Runtime()
 
     def subscriber(topic: str) -> Callable[[Callable[[KafkaMessage], Awaitable[None]]], Any]:
+        # one group per topic, so that a replica joining for one topic does not pause the other
         return broker.subscriber(
             topic,
-            group_id=settings.group_id,
+            group_id=f"{settings.group_id}.{topic}",
             batch=True,
             max_records=settings.batch_size,
             auto_offset_reset="earliest",

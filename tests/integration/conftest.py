@@ -1,0 +1,124 @@
+"""Fixtures for tests against the real Kafka and FerretDB (``deploy/infra.sh up`` starts them;
+``make test`` does it for you)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.personnel.app import PersonnelSettings, build
+from shared.clock import ManualClock
+from shared.internal import PERSONNEL_CHANGES_TOPIC
+from shared.kafka import TopicSpec, client_options, contract_topics
+from shared.settings import KafkaSettings
+from shared.store import Document, make_mongo_client
+from tests.integration.kafka_tools import recreate_topics
+
+PARTITIONS = 3
+ALL_TOPICS = [*contract_topics(PARTITIONS), TopicSpec(PERSONNEL_CHANGES_TOPIC, PARTITIONS)]
+NOW = datetime(2026, 11, 21, 2, 30, tzinfo=UTC)
+
+
+def _reachable(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def infrastructure_running() -> None:
+    for name, port in (("Kafka", 9092), ("FerretDB", 27017)):
+        if not _reachable("127.0.0.1", port):
+            pytest.fail(f"{name} is not running on 127.0.0.1:{port}: run `make infra-up`")
+
+
+@pytest.fixture(scope="session")
+def kafka_settings() -> KafkaSettings:
+    return KafkaSettings(partitions=PARTITIONS)
+
+
+@pytest.fixture(scope="session")
+def mongodb_url() -> str:
+    return os.environ.get("PARITY_MONGODB_URL", "mongodb://127.0.0.1:27017/")
+
+
+@pytest.fixture
+async def mongo(mongodb_url: str) -> AsyncIterator[AsyncMongoClient[Document]]:
+    client = make_mongo_client(mongodb_url, app_name="tests")
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def database_name(mongo: AsyncMongoClient[Document]) -> AsyncIterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    await mongo.drop_database(name)
+
+
+@pytest.fixture
+async def producer(kafka_settings: KafkaSettings) -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(max_request_size=4 * 1024 * 1024, **client_options(kafka_settings))
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture
+async def fresh_topics(kafka_settings: KafkaSettings) -> None:
+    await recreate_topics(kafka_settings, ALL_TOPICS)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@dataclass
+class Personnel:
+    db: AsyncDatabase[Document]
+    settings: PersonnelSettings
+    clock: ManualClock
+
+    async def person(self, person_id: str) -> Document | None:
+        return await self.db["people"].find_one({"_id": person_id})
+
+    async def unit(self, unit_id: str) -> Document | None:
+        return await self.db["units"].find_one({"_id": unit_id})
+
+
+def personnel_settings(
+    kafka_settings: KafkaSettings, mongodb_url: str, database_name: str
+) -> PersonnelSettings:
+    return PersonnelSettings(
+        mongodb_url=mongodb_url,
+        mongodb_database=database_name,
+        group_id=f"test-personnel-{uuid.uuid4().hex[:8]}",
+        kafka=kafka_settings,
+        sweep_interval_seconds=0.2,
+        batch_size=200,
+    )
+
+
+@pytest.fixture
+async def personnel(
+    fresh_topics: None,
+    kafka_settings: KafkaSettings,
+    mongodb_url: str,
+    database_name: str,
+    mongo: AsyncMongoClient[Document],
+    clock: ManualClock,
+) -> AsyncIterator[Personnel]:
+    """The personnel service, running against the real Kafka and FerretDB with a manual clock."""
+    settings = personnel_settings(kafka_settings, mongodb_url, database_name)
+    async with build(settings, clock=clock):
+        yield Personnel(db=mongo[database_name], settings=settings, clock=clock)
