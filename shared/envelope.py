@@ -10,6 +10,7 @@ Parity itself publishes in structured mode (:func:`encode_structured`).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,14 @@ from typing import Annotated, Any, Literal
 
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
 
 from shared.contract import EVENT_TYPES, Identifier, Payload, types_of_topic
 
@@ -31,6 +39,26 @@ Sequence_ = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,30}$")]
 
 Headers = Sequence[tuple[str, bytes]]
 
+# RFC 3339 date-time with a mandatory offset: the contract's `time` is never naive.
+RFC3339_WITH_OFFSET = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+_RFC3339 = re.compile(RFC3339_WITH_OFFSET)
+
+
+def _rfc3339(value: object) -> object:
+    """Only an RFC 3339 string (or an already parsed datetime) is a time; pydantic alone
+    would also read a number as a Unix timestamp."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.match(value)):
+        return value
+    raise ValueError("time must be an RFC 3339 timestamp with an offset")
+
+
+Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+# Binary mode: the CloudEvents SDK fills these in when they are missing; we reject instead.
+_REQUIRED_BINARY_HEADERS = ("ce_specversion", "ce_id", "ce_time")
+
 
 class CloudEvent(BaseModel):
     """The envelope attributes (contract section 1). Extension attributes are kept, unread."""
@@ -42,7 +70,7 @@ class CloudEvent(BaseModel):
     source: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     subject: Identifier
-    time: AwareDatetime
+    time: Rfc3339Time
     sequence: Sequence_ | None = None
     datacontenttype: str | None = None
     data: dict[str, Any]
@@ -103,6 +131,11 @@ def _header(headers: Headers, name: str) -> bytes | None:
 
 
 def _is_binary_mode(headers: Headers) -> bool:
+    """Kafka binding section 3: a ``application/cloudevents`` content type means structured
+    mode, even when ``ce_*`` headers ride along; otherwise ``ce_*`` headers mean binary."""
+    content_type = _header(headers, "content-type")
+    if content_type is not None and content_type.lower().startswith(b"application/cloudevents"):
+        return False
     return any(key.lower().startswith("ce_") for key, _ in headers)
 
 
@@ -130,6 +163,10 @@ def _structured_envelope(value: bytes, headers: Headers) -> CloudEvent:
 
 
 def _binary_envelope(value: bytes, headers: Headers) -> CloudEvent:
+    present = {key.lower() for key, _ in headers}
+    missing = [name for name in _REQUIRED_BINARY_HEADERS if name not in present]
+    if missing:
+        raise PoisonRecord("invalid_envelope", f"binary mode without {', '.join(missing)}")
     message = ce_kafka.KafkaMessage(headers=dict(headers), key=None, value=value)
     try:
         sdk_event = ce_kafka.from_binary(message, JSONFormat())

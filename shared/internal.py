@@ -1,19 +1,29 @@
 """Internal topics between Parity's services (not part of the public contract).
 
 The personnel service publishes the derived state of every person and unit that changed,
-with its revision, on ``parity.personnel.changes.v1``: person changes keyed by person id
-(so one indicator replica owns a person's contribution at a time), unit changes keyed by
-unit id. Each event carries the whole current state, so a consumer needs no other read,
-and a redelivery or a re-publication is recognised by ``revision``.
+with its revision. Each event carries the whole current state of its subject, so a
+consumer needs no other read, and a redelivery or a re-publication is recognised by
+``revision``.
+
+- ``parity.personnel.people.v1``: ``parity.person.changed``, keyed by person id.
+- ``parity.personnel.units.v1``: ``parity.unit.changed``, keyed by unit id, one partition,
+  compacted: the latest record per key is the whole organisation, which a consumer reads
+  from the beginning when it starts (the organisation is small: hundreds to thousands of
+  records).
+- ``parity.inspections.status.v1``: ``parity.unit.inspection_status``, keyed by unit id:
+  the inspection facts of one unit (its own, not its subtree's).
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-PERSONNEL_CHANGES_TOPIC = "parity.personnel.changes.v1"
+PEOPLE_CHANGES_TOPIC = "parity.personnel.people.v1"
+UNIT_CHANGES_TOPIC = "parity.personnel.units.v1"
+INSPECTION_STATUS_TOPIC = "parity.inspections.status.v1"
 PERSON_CHANGED = "parity.person.changed"
 UNIT_CHANGED = "parity.unit.changed"
+UNIT_INSPECTION_STATUS = "parity.unit.inspection_status"
 PERSONNEL_SOURCE = "parity/personnel"
 
 

@@ -26,6 +26,7 @@ from shared.contract import (
     NOTIFICATIONS_TOPIC,
     dead_letter_topic,
 )
+from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.settings import KafkaSettings
 
 TOPIC_MAX_MESSAGE_BYTES = str(4 * 1024 * 1024)
@@ -118,6 +119,23 @@ def contract_topics(partitions: int) -> list[TopicSpec]:
         TopicSpec(NOTIFICATIONS_TOPIC, partitions),
     ]
     return specs
+
+
+def internal_topics() -> list[TopicSpec]:
+    """The topics between Parity's services (see ``shared.internal``).
+
+    Each has one partition: its single consumer, the indicators service, keeps the whole
+    province in memory and must see every change of it in order.
+    """
+    return [
+        TopicSpec(PEOPLE_CHANGES_TOPIC, 1),
+        TopicSpec(UNIT_CHANGES_TOPIC, 1, compacted=True),
+        TopicSpec(INSPECTION_STATUS_TOPIC, 1, compacted=True),
+    ]
+
+
+def all_topics(partitions: int) -> list[TopicSpec]:
+    return [*contract_topics(partitions), *internal_topics()]
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:

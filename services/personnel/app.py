@@ -29,8 +29,7 @@ from services.personnel.store import PersonnelStore
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
-from shared.internal import PERSONNEL_CHANGES_TOPIC
-from shared.kafka import TopicSpec, contract_topics, ensure_topics, make_broker, make_producer
+from shared.kafka import all_topics, ensure_topics, make_broker, make_producer
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.service import asgi_app, decode_batch, every, observe_latency, records_of, run
 from shared.settings import ServiceSettings
@@ -116,10 +115,7 @@ def build(
 
     async def start() -> None:
         partitions = settings.kafka.partitions
-        await ensure_topics(
-            settings.kafka,
-            [*contract_topics(partitions), TopicSpec(PERSONNEL_CHANGES_TOPIC, partitions)],
-        )
+        await ensure_topics(settings.kafka, all_topics(partitions))
         mongo = runtime.mongo = make_mongo_client(
             settings.mongodb_url.get_secret_value(), app_name="personnel"
         )

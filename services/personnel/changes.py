@@ -9,10 +9,11 @@ from typing import Any, Protocol
 from shared.clock import Clock
 from shared.envelope import encode_structured, new_event
 from shared.internal import (
+    PEOPLE_CHANGES_TOPIC,
     PERSON_CHANGED,
-    PERSONNEL_CHANGES_TOPIC,
     PERSONNEL_SOURCE,
     UNIT_CHANGED,
+    UNIT_CHANGES_TOPIC,
     PersonChanged,
 )
 
@@ -69,9 +70,10 @@ class KafkaChangeSink:
                 event_id=f"{change.type}:{change.subject}:{change.revision}",
             )
             value, headers = encode_structured(event)
+            topic = PEOPLE_CHANGES_TOPIC if change.type == PERSON_CHANGED else UNIT_CHANGES_TOPIC
             pending.append(
                 await self._producer.send(
-                    PERSONNEL_CHANGES_TOPIC,
+                    topic,
                     value=value,
                     key=change.subject.encode(),
                     headers=headers,

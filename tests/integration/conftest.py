@@ -17,14 +17,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.app import PersonnelSettings, build
 from shared.clock import ManualClock
-from shared.internal import PERSONNEL_CHANGES_TOPIC
-from shared.kafka import TopicSpec, client_options, contract_topics
+from shared.kafka import all_topics, client_options
 from shared.settings import KafkaSettings
 from shared.store import Document, make_mongo_client
 from tests.integration.kafka_tools import recreate_topics
 
 PARTITIONS = 3
-ALL_TOPICS = [*contract_topics(PARTITIONS), TopicSpec(PERSONNEL_CHANGES_TOPIC, PARTITIONS)]
+ALL_TOPICS = all_topics(PARTITIONS)
 NOW = datetime(2026, 11, 21, 2, 30, tzinfo=UTC)
 
 

@@ -1,4 +1,4 @@
-"""The personnel service against the real Kafka and FerretDB: every delivery rule of the contract."""
+"""The personnel service on the real Kafka and FerretDB: every delivery rule of the contract."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
 from shared.envelope import encode_structured
-from shared.internal import PERSONNEL_CHANGES_TOPIC
+from shared.internal import PEOPLE_CHANGES_TOPIC
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests import events as ev
@@ -170,7 +170,7 @@ async def test_a_reference_ahead_is_held_until_the_unit_arrives(
     assert positions(applied) == [("D9", "head")]
     changes = await read_all(
         kafka_settings,
-        PERSONNEL_CHANGES_TOPIC,
+        PEOPLE_CHANGES_TOPIC,
         until=lambda rs: any(r.key == b"X6" and json.loads(r.value)["data"]["active"] for r in rs),
     )
     assert changes  # the indicator service hears of it
