@@ -95,3 +95,24 @@ class UnitChanged(_Fact):
     merged_into: str | None
     pending_parent: str | None
     anomalies: list[AnomalyFact]
+
+
+class OpenRecommendation(_Fact):
+    recommendation_id: str
+    inspection_id: str
+    due: str  # ISO date (YYYY-MM-DD), as issued
+
+
+class UnitInspectionStatus(_Fact):
+    """The inspection facts of one unit (its own, not its subtree's), as they stand.
+
+    Time-dependent figures (overdue, due soon, inspected this year) are left to the
+    consumer, which judges them against its own clock: ``overdue`` is ``due`` before the
+    consumer's local date; "inspected in year Y" is ``Y in inspected_years``.
+    """
+
+    unit_id: str
+    revision: int  # rises by one with every change of this unit's status
+    open_recommendations: list[OpenRecommendation]
+    # Local calendar years of ``planned_start`` of the non-cancelled inspections covering it.
+    inspected_years: list[int]
