@@ -312,8 +312,32 @@ def types_of_topic(topic: str) -> frozenset[str]:
 INDICATORS_EVENT_TYPE = "parity.unit.indicators"
 NOTIFICATION_EVENT_TYPE = "parity.notification"
 
+# Contract section 5, in its order. Shares have a denominator; counts do not.
+INDICATOR_IDS = (
+    "female_key_leader_division_share",
+    "female_key_leader_agency_share",
+    "female_share_in_division_planning_pool",
+    "female_share_in_planning_pool",
+    "trained_share_of_planned_women",
+    "units_with_female_in_planning_share",
+    "units_meeting_planning_floor_share",
+    "female_leader_share",
+    "female_head_share",
+    "ethnic_minority_female_leaders",
+    "female_staff_share",
+    "female_share_of_appointments_ytd",
+    "units_inspected_share_ytd",
+    "open_recommendations",
+    "overdue_recommendations",
+)
+COUNT_INDICATORS = frozenset(
+    {"ethnic_minority_female_leaders", "open_recommendations", "overdue_recommendations"}
+)
+
 
 class Target(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     plan: str
     year: int
     value: float

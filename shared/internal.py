@@ -101,14 +101,15 @@ class OpenRecommendation(_Fact):
     recommendation_id: str
     inspection_id: str
     due: str  # ISO date (YYYY-MM-DD), as issued
+    overdue: bool  # the due date has passed (judged by the inspections service's clock)
 
 
 class UnitInspectionStatus(_Fact):
     """The inspection facts of one unit (its own, not its subtree's), as they stand.
 
-    Time-dependent figures (overdue, due soon, inspected this year) are left to the
-    consumer, which judges them against its own clock: ``overdue`` is ``due`` before the
-    consumer's local date; "inspected in year Y" is ``Y in inspected_years``.
+    The inspections service marks a recommendation overdue when its due date passes (its
+    clock, local date in Asia/Ho_Chi_Minh) and publishes that like any other change.
+    "Inspected in year Y" is ``Y in inspected_years``, judged by the consumer's clock.
     """
 
     unit_id: str

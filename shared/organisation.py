@@ -1,0 +1,131 @@
+"""The organisation tree as the personnel service publishes it (``parity.personnel.units.v1``).
+
+A service that needs the tree (indicators, inspections, notifications) keeps it in memory:
+the topic is compacted and small, so :class:`UnitsFeed` reads it from the beginning when
+the service starts (no consumer group, nothing committed) and then follows it. Every
+record carries a unit's whole placement, ``path`` included, so :class:`Organisation` is a
+plain map with queries; it keeps the highest ``revision`` per unit, which makes a replay
+or a duplicate harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from shared.envelope import CloudEvent
+from shared.internal import UNIT_CHANGED, UNIT_CHANGES_TOPIC, UnitChanged
+from shared.kafka import client_options
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Organisation:
+    """The latest known state of every unit, keyed by id."""
+
+    units: dict[str, UnitChanged] = field(default_factory=dict)
+
+    def apply(self, unit: UnitChanged) -> bool:
+        """Take a unit's state unless a newer one is known; True when it changed anything."""
+        known = self.units.get(unit.unit_id)
+        if known is not None and known.revision >= unit.revision:
+            return False
+        self.units[unit.unit_id] = unit
+        return True
+
+    def get(self, unit_id: str) -> UnitChanged | None:
+        return self.units.get(unit_id)
+
+    def is_active(self, unit_id: str) -> bool:
+        unit = self.units.get(unit_id)
+        return bool(unit and unit.registered and unit.active)
+
+    def ancestors_and_self(self, unit_id: str) -> list[str]:
+        """The unit and its ancestors, nearest first (just the unit when it is unknown)."""
+        unit = self.units.get(unit_id)
+        return [unit_id, *reversed(unit.path)] if unit else [unit_id]
+
+    def subtree(self, unit_id: str) -> Iterator[UnitChanged]:
+        """The unit and every unit under it, as the tree stands now (closed ones included)."""
+        for unit in self.units.values():
+            if unit.unit_id == unit_id or unit_id in unit.path:
+                yield unit
+
+    def active_units(self) -> Iterable[UnitChanged]:
+        return (u for u in self.units.values() if u.registered and u.active)
+
+
+def decode_unit(value: bytes | None) -> UnitChanged | None:
+    """A unit change from one record of the units topic (None for anything else).
+
+    Only the personnel service writes the topic, so an unreadable record is a bug there: it
+    is logged as an error and skipped, since stopping would leave every reader blind.
+    """
+    if value is None:
+        return None
+    try:
+        event = CloudEvent.model_validate_json(value)
+        return UnitChanged.model_validate(event.data) if event.type == UNIT_CHANGED else None
+    except ValidationError as error:
+        log.error("unreadable record on %s skipped: %s", UNIT_CHANGES_TOPIC, error)
+        return None
+
+
+OnUnit = Callable[[UnitChanged], Awaitable[None]]
+
+
+class UnitsFeed:
+    """Reads the units topic from the beginning, then follows it.
+
+    :meth:`start` returns once everything published before it is read, so a service has the
+    whole tree before it consumes anything else; ``on_unit`` runs for each unit whose state
+    changed (during the catch-up too).
+    """
+
+    def __init__(
+        self, settings: KafkaSettings, organisation: Organisation, on_unit: OnUnit | None = None
+    ) -> None:
+        self._settings = settings
+        self.organisation = organisation
+        self._on_unit = on_unit
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = self._consumer = AIOKafkaConsumer(
+            group_id=None, enable_auto_commit=False, **client_options(self._settings)
+        )
+        await consumer.start()
+        partition = TopicPartition(UNIT_CHANGES_TOPIC, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        while await consumer.position(partition) < end:
+            await self._take(consumer, timeout_ms=500)
+        self._task = asyncio.create_task(self._follow(consumer), name="units-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            await self._take(consumer, timeout_ms=1000)
+
+    async def _take(self, consumer: AIOKafkaConsumer, *, timeout_ms: int) -> None:
+        batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=1000)
+        for records in batches.values():
+            for record in records:
+                unit = decode_unit(record.value)
+                if unit is not None and self.organisation.apply(unit) and self._on_unit:
+                    await self._on_unit(unit)
