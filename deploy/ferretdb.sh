@@ -97,11 +97,18 @@ cmd_provision() {
 }
 
 # backend_args: storage flags (SQLite by default, PostgreSQL if configured).
+# SQLite runs in WAL mode (FerretDB's default) with synchronous=normal: a commit no longer
+# waits for an fsync (measured: a bulk write of 189 documents took 11.9 s with FerretDB's
+# default synchronous=full, since every document is its own transaction). A crash of
+# FerretDB loses nothing; a power cut may lose the last commits. This is a development
+# and test store; production runs MongoDB.
+FERRETDB_SQLITE_SYNCHRONOUS="${FERRETDB_SQLITE_SYNCHRONOUS:-normal}"
 backend_args() {
     if [[ -n ${FERRETDB_POSTGRESQL_URL:-} ]]; then
         printf '%s\n' --handler=postgresql "--postgresql-url=$FERRETDB_POSTGRESQL_URL"
     else
-        printf '%s\n' --handler=sqlite "--sqlite-url=file:$SQLITE_DIR/"
+        printf '%s\n' --handler=sqlite \
+            "--sqlite-url=file:$SQLITE_DIR/?_pragma=synchronous($FERRETDB_SQLITE_SYNCHRONOUS)"
     fi
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,30 @@ class KafkaSettings(BaseSettings):
     partitions: int = Field(default=6, ge=1, description="partitions of topics Parity creates")
     replication_factor: int = Field(default=1, ge=1)
 
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        """A half-given security setting is refused at start-up, never silently ignored."""
+        sasl = self.security_protocol.startswith("SASL")
+        tls = self.security_protocol in ("SSL", "SASL_SSL")
+        credentials = (self.sasl_mechanism, self.sasl_username, self.sasl_password)
+        if sasl and not all(credentials):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs PARITY_KAFKA_SASL_MECHANISM,"
+                " PARITY_KAFKA_SASL_USERNAME and PARITY_KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and any(credentials):
+            raise ValueError(
+                f"SASL settings are given but security_protocol is {self.security_protocol}"
+            )
+        files = (self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
+        if not tls and any(files):
+            raise ValueError(
+                f"TLS files are given but security_protocol is {self.security_protocol}"
+            )
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ValueError("PARITY_KAFKA_SSL_KEYFILE needs PARITY_KAFKA_SSL_CERTFILE")
+        return self
+
 
 class ServiceSettings(BaseSettings):
     """The shared base. Nested ``kafka`` reads ``PARITY_KAFKA_*``."""
@@ -33,7 +57,11 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARITY_", extra="ignore")
 
     mongodb_url: SecretStr  # may carry credentials: required, no default
-    mongodb_database: str = "parity"
+    # Each service owns its database (set per service below): no collection is shared.
+    mongodb_database: str
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9100, ge=0, le=65535)
+    consumer_lag_interval_seconds: float = Field(
+        default=15.0, gt=0, description="how often shared.lag reads the consumer groups' lag"
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

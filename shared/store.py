@@ -6,10 +6,15 @@ single-document atomic writes, bulk writes, indexes, simple aggregations.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, DeleteMany, InsertOne, ReplaceOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 Document = dict[str, Any]
 
@@ -28,3 +33,101 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
     except Exception:  # any failure means "not healthy"; the caller reports it
         return False
     return True
+
+
+# FerretDB 1.24 (SQLite) stalls on a bulk write of about 100 updates or more (a 400-document
+# bulk never returned, and the server answered nothing else until restarted), so bulks are
+# cut into chunks of 50.
+MAX_BULK_OPERATIONS = 50
+DUPLICATE_KEY = 11000
+
+WriteRequest = InsertOne[Document] | ReplaceOne[Document] | UpdateOne | DeleteMany
+
+
+@dataclass
+class BulkTotals:
+    inserted: int = 0
+    matched: int = 0
+    upserted: int = 0
+    duplicates: int = 0  # inserts (or upserts) that found the _id taken
+
+
+async def bulk_write(
+    collection: AsyncCollection[Document],
+    requests: Sequence[WriteRequest],
+    *,
+    duplicates_ok: bool = False,
+) -> BulkTotals:
+    """An unordered bulk write in chunks. With ``duplicates_ok``, a duplicate ``_id`` is
+    counted, not raised (the document is already there: an idempotent insert)."""
+    totals = BulkTotals()
+    for start in range(0, len(requests), MAX_BULK_OPERATIONS):
+        chunk = list(requests[start : start + MAX_BULK_OPERATIONS])
+        try:
+            result = await collection.bulk_write(chunk, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details["writeErrors"]
+            if not duplicates_ok or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            details = error.details
+            totals.duplicates += len(errors)
+            totals.inserted += details.get("nInserted", 0)
+            totals.matched += details.get("nMatched", 0)
+            totals.upserted += details.get("nUpserted", 0)
+            continue
+        totals.inserted += result.inserted_count
+        totals.matched += result.matched_count
+        totals.upserted += result.upserted_count
+    return totals
+
+
+async def replace_newer(
+    collection: AsyncCollection[Document],
+    documents: Sequence[Document],
+    *,
+    revision_field: str,
+) -> None:
+    """Store each document unless one with the same or a higher revision is there.
+
+    Read, then insert or replace on ``_id`` and the revision read. Not the single
+    conditional upsert it could be on MongoDB: FerretDB 1.24 answers an upsert whose filter
+    misses an existing ``_id`` without the ``nModified`` field, and PyMongo's bulk API
+    then fails with KeyError. A writer racing us makes our replace match nothing or our
+    insert collide; either way the other write stands.
+    """
+    if not documents:
+        return
+    ids = [d["_id"] for d in documents]
+    stored = {
+        d["_id"]: d.get(revision_field, -1)
+        async for d in collection.find({"_id": {"$in": ids}}, {revision_field: 1})
+    }
+    requests: list[WriteRequest] = []
+    for document in documents:
+        known = stored.get(document["_id"])
+        if known is None:
+            requests.append(InsertOne(document))
+        elif known < document[revision_field]:
+            filter_ = {"_id": document["_id"], revision_field: known}
+            requests.append(ReplaceOne(filter_, {k: v for k, v in document.items() if k != "_id"}))
+    await bulk_write(collection, requests, duplicates_ok=True)
+
+
+async def find_by_ids(
+    collection: AsyncCollection[Document],
+    ids: Iterable[str],
+    projection: Document | None = None,
+) -> dict[str, Document]:
+    """The documents with these ``_id`` values, read one by one (concurrently).
+
+    FerretDB's SQLite backend uses its primary key only for a filter that is exactly
+    ``{"_id": value}``; ``{"_id": {"$in": [...]}}`` scans the whole collection (measured at
+    6,000 documents: 200 ids by ``$in`` 1.3 s, by 200 concurrent ``find_one`` 0.49 s).
+    """
+    found: dict[str, Document] = {}
+    wanted = list(dict.fromkeys(ids))
+    for start in range(0, len(wanted), MAX_BULK_OPERATIONS):
+        chunk = wanted[start : start + MAX_BULK_OPERATIONS]
+        docs = await asyncio.gather(*(collection.find_one({"_id": i}, projection) for i in chunk))
+        found.update((d["_id"], d) for d in docs if d is not None)
+    return found

@@ -30,6 +30,7 @@ from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
 from shared.kafka import all_topics, ensure_topics, make_broker, make_producer
+from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.service import asgi_app, decode_batch, every, observe_latency, records_of, run
 from shared.settings import ServiceSettings
@@ -37,6 +38,7 @@ from shared.store import Document, database, make_mongo_client, ping
 
 
 class PersonnelSettings(ServiceSettings):
+    mongodb_database: str = "parity_personnel"
     group_id: str = "parity-personnel"
     batch_size: int = Field(default=500, ge=1, le=10_000)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
@@ -52,6 +54,9 @@ class Runtime:
     mongo: AsyncMongoClient[Document] | None = None
     producer: AIOKafkaProducer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # The consumers and the sweep write people and units in turn: two writers of one
+    # document in this process would overwrite each other (writes are by _id, see store.py).
+    writer: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def ready(self) -> tuple[Collaborators, DeadLetters]:
         if self.deps is None or self.dead_letters is None:
@@ -102,7 +107,8 @@ def build(
         deps, dead_letters = runtime.ready()
         records = records_of(msg.raw_message)
         valid = await decode_batch(records, dead_letters=dead_letters)
-        await apply_unit_events(by_subject(e for e, _ in valid), deps=deps)
+        async with runtime.writer:
+            await apply_unit_events(by_subject(e for e, _ in valid), deps=deps)
         observe_latency(deps.metrics, [r for _, r in valid])
 
     @subscriber(PERSONNEL_TOPIC)
@@ -110,7 +116,8 @@ def build(
         deps, dead_letters = runtime.ready()
         records = records_of(msg.raw_message)
         valid = await decode_batch(records, dead_letters=dead_letters)
-        await apply_person_events(by_subject(e for e, _ in valid), deps=deps)
+        async with runtime.writer:
+            await apply_person_events(by_subject(e for e, _ in valid), deps=deps)
         observe_latency(deps.metrics, [r for _, r in valid])
 
     async def start() -> None:
@@ -133,9 +140,23 @@ def build(
             sender=producer, clock=clock, counter=metrics.dead_letters
         )
         deps = runtime.deps
+
+        async def sweep_in_turn() -> None:
+            async with runtime.writer:
+                await sweep(deps)
+
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
-            asyncio.create_task(every(interval, lambda: sweep(deps), name="personnel sweep"))
+            asyncio.create_task(every(interval, sweep_in_turn, name="personnel sweep"))
+        )
+        lag_groups = {f"{settings.group_id}.{t}": [t] for t in (UNITS_TOPIC, PERSONNEL_TOPIC)}
+        runtime.tasks.append(
+            track_consumer_lag(
+                settings.kafka,
+                registry=metrics.registry,
+                groups=lag_groups,
+                interval=settings.consumer_lag_interval_seconds,
+            )
         )
 
     async def stop() -> None:

@@ -146,11 +146,11 @@ def _left(fold: _Fold, entry: HistoryEntry, data: dict[str, Any]) -> None:
 
 
 def _appointed(fold: _Fold, entry: HistoryEntry, data: dict[str, Any]) -> None:
+    """An appointment to a position already held is a re-appointment (bổ nhiệm lại, a new
+    term): the position is unchanged, and it is an appointment all the same (contract
+    section 5 counts ``hr.position.appointed`` events)."""
     position = (data["unit_id"], data["role"])
-    if position in fold.positions:
-        fold.anomaly("position_already_held", entry, f"{position[1]} of {position[0]}")
-        return
-    fold.positions[position] = entry.time
+    fold.positions.setdefault(position, entry.time)
     fold.appointments.append(Appointment(data["unit_id"], data["role"], entry.time))
 
 
