@@ -16,7 +16,9 @@ consumer needs no other read, and a redelivery or a re-publication is recognised
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.envelope import CloudEvent, PoisonRecord
 
 PEOPLE_CHANGES_TOPIC = "parity.personnel.people.v1"
 UNIT_CHANGES_TOPIC = "parity.personnel.units.v1"
@@ -117,3 +119,32 @@ class UnitInspectionStatus(_Fact):
     open_recommendations: list[OpenRecommendation]
     # Local calendar years of ``planned_start`` of the non-cancelled inspections covering it.
     inspected_years: list[int]
+
+
+InternalChange = PersonChanged | UnitChanged | UnitInspectionStatus
+_CHANGE_MODELS: dict[str, type[PersonChanged] | type[UnitChanged] | type[UnitInspectionStatus]] = {
+    PERSON_CHANGED: PersonChanged,
+    UNIT_CHANGED: UnitChanged,
+    UNIT_INSPECTION_STATUS: UnitInspectionStatus,
+}
+
+
+def decode_change(value: bytes | None) -> InternalChange:
+    """The change carried by one record of an internal topic (structured CloudEvent).
+
+    Raises :class:`shared.envelope.PoisonRecord` for anything else: only Parity's services
+    write these topics, so that is a bug upstream, and the record goes to ``<topic>.dlq``.
+    """
+    if value is None:
+        raise PoisonRecord("no_value", "record has no value")
+    try:
+        event = CloudEvent.model_validate_json(value)
+    except ValidationError as error:
+        raise PoisonRecord("invalid_envelope", f"not a valid CloudEvent: {error}") from None
+    model = _CHANGE_MODELS.get(event.type)
+    if model is None:
+        raise PoisonRecord("unknown_type", f"unknown internal type {event.type!r}")
+    try:
+        return model.model_validate(event.data)
+    except ValidationError as error:
+        raise PoisonRecord("invalid_data", f"data of {event.type} is invalid: {error}") from None

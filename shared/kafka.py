@@ -127,11 +127,12 @@ def internal_topics() -> list[TopicSpec]:
     Each has one partition: its single consumer, the indicators service, keeps the whole
     province in memory and must see every change of it in order.
     """
-    return [
+    specs = [
         TopicSpec(PEOPLE_CHANGES_TOPIC, 1),
         TopicSpec(UNIT_CHANGES_TOPIC, 1, compacted=True),
         TopicSpec(INSPECTION_STATUS_TOPIC, 1, compacted=True),
     ]
+    return specs + [TopicSpec(dead_letter_topic(s.name), 1) for s in specs]
 
 
 def all_topics(partitions: int) -> list[TopicSpec]:

@@ -16,10 +16,9 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
 
-from shared.envelope import CloudEvent
-from shared.internal import UNIT_CHANGED, UNIT_CHANGES_TOPIC, UnitChanged
+from shared.envelope import PoisonRecord
+from shared.internal import UNIT_CHANGES_TOPIC, UnitChanged, decode_change
 from shared.kafka import client_options
 from shared.settings import KafkaSettings
 
@@ -66,16 +65,16 @@ def decode_unit(value: bytes | None) -> UnitChanged | None:
     """A unit change from one record of the units topic (None for anything else).
 
     Only the personnel service writes the topic, so an unreadable record is a bug there: it
-    is logged as an error and skipped, since stopping would leave every reader blind.
+    is logged as an error and skipped, since stopping would leave every reader blind (the
+    indicator service, which consumes the topic in its group, sends such a record to the
+    dead-letter topic instead).
     """
-    if value is None:
-        return None
     try:
-        event = CloudEvent.model_validate_json(value)
-        return UnitChanged.model_validate(event.data) if event.type == UNIT_CHANGED else None
-    except ValidationError as error:
+        change = decode_change(value)
+    except PoisonRecord as error:
         log.error("unreadable record on %s skipped: %s", UNIT_CHANGES_TOPIC, error)
         return None
+    return change if isinstance(change, UnitChanged) else None
 
 
 OnUnit = Callable[[UnitChanged], Awaitable[None]]

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.envelope import CloudEvent, encode_binary, encode_structured
@@ -117,3 +117,72 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met in {timeout} s; last value: {value!r}")
         await asyncio.sleep(interval)
+
+
+async def lag(settings: KafkaSettings, group_id: str, topics: Sequence[str]) -> int:
+    """Records of ``topics`` not yet committed by ``group_id`` (all of them if none is)."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_options(settings))
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group_id)
+        partitions = [tp for topic in topics for tp in await _partitions(admin, topic)]
+        ends = await consumer.end_offsets(partitions)
+        behind = 0
+        for tp, end in ends.items():
+            meta = committed.get(tp)
+            behind += end - (meta.offset if meta is not None and meta.offset >= 0 else 0)
+        return behind
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
+    """The topic's partitions; an error if it has none (it does not exist)."""
+    (description,) = await admin.describe_topics([topic])
+    numbers = sorted(p["partition"] for p in description["partitions"])
+    if not numbers:
+        raise LookupError(f"topic {topic} has no partitions: {description}")
+    return [TopicPartition(topic, n) for n in numbers]
+
+
+async def wait_consumed(
+    settings: KafkaSettings, groups: dict[str, Sequence[str]], *, timeout: float = 120.0
+) -> None:
+    """Wait until every group has committed everything in its topics, twice in a row (the
+    second look catches records a group published to another group meanwhile)."""
+    deadline = time.monotonic() + timeout
+    settled = 0
+    while settled < 2:
+        lags = {g: await lag(settings, g, topics) for g, topics in groups.items()}
+        settled = settled + 1 if not any(lags.values()) else 0
+        if time.monotonic() > deadline:
+            raise AssertionError(f"consumers still behind after {timeout} s: {lags}")
+        await asyncio.sleep(0.5)
+
+
+async def read_to_end(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
+    """Every record of a topic, as far as it goes now."""
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_options(settings))
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await consumer.start()
+    await admin.start()
+    try:
+        partitions = await _partitions(admin, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord[Any, Any]] = []
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+        await admin.close()

@@ -1,0 +1,3 @@
+from services.indicators.app import main
+
+main()

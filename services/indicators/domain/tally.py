@@ -1,0 +1,152 @@
+"""The province in memory: the facts, and counters kept current by differences (pure).
+
+:class:`Tally` holds the latest facts of every person, unit and unit's inspections (each
+with the revision it came with: an older or repeated fact changes nothing), the
+contribution of each person and unit (see :mod:`.contributions`), and their sums. A
+person's new facts change the counters by the difference of their contribution; a unit
+contributes from its own counters, so units whose ``here_*`` counters moved are
+re-evaluated next. A change of the organisation itself (a move, a closure, a rename) or of
+the year re-derives everything: it is rare, and the province is small enough (a full
+rebuild of 1,500 people takes milliseconds).
+
+Every method returns the units whose counters changed: the ones whose indicators must be
+looked at again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.indicators.domain.contributions import (
+    Contribution,
+    Key,
+    Rules,
+    person_contribution,
+    unit_contribution,
+)
+from shared.clock import VIETNAM
+from shared.internal import PersonChanged, UnitChanged, UnitInspectionStatus
+from shared.organisation import Organisation
+
+
+def _units_of(keys: set[Key]) -> set[str]:
+    return {unit_id for unit_id, _ in keys}
+
+
+@dataclass
+class Tally:
+    rules: Rules = field(default_factory=Rules)
+    organisation: Organisation = field(default_factory=Organisation)
+    people: dict[str, PersonChanged] = field(default_factory=dict)
+    inspections: dict[str, UnitInspectionStatus] = field(default_factory=dict)
+    counters: Counter[Key] = field(default_factory=Counter)
+    year: int = 0
+    _people_parts: dict[str, Contribution] = field(default_factory=dict)
+    _unit_parts: dict[str, Contribution] = field(default_factory=dict)
+    _valid_until: dict[str, datetime] = field(default_factory=dict)
+
+    # --- facts ------------------------------------------------------------------------------
+
+    def put_person(self, person: PersonChanged) -> bool:
+        known = self.people.get(person.person_id)
+        if known is not None and known.revision >= person.revision:
+            return False
+        self.people[person.person_id] = person
+        return True
+
+    def put_unit(self, unit: UnitChanged) -> bool:
+        return self.organisation.apply(unit)
+
+    def put_inspection(self, status: UnitInspectionStatus) -> bool:
+        known = self.inspections.get(status.unit_id)
+        if known is not None and known.revision >= status.revision:
+            return False
+        self.inspections[status.unit_id] = status
+        return True
+
+    # --- counters ---------------------------------------------------------------------------
+
+    def rebuild(self, now: datetime) -> set[str]:
+        """Derive every contribution again; the units whose counters changed."""
+        before = self.counters
+        self.counters = Counter()
+        self.year = now.astimezone(VIETNAM).year
+        self._people_parts.clear()
+        self._unit_parts.clear()
+        self._valid_until.clear()
+        for person_id in self.people:
+            self._take_person(person_id, now)
+        for unit_id in self.organisation.units:
+            self._take_unit(unit_id)
+        changed = {k for k in before.keys() | self.counters.keys() if before[k] != self.counters[k]}
+        return _units_of(changed)
+
+    def refresh_people(self, person_ids: set[str], now: datetime) -> set[str]:
+        """Re-derive the named people's contributions (their facts changed or aged)."""
+        if now.astimezone(VIETNAM).year != self.year:
+            return self.rebuild(now)
+        changed: set[Key] = set()
+        for person_id in person_ids:
+            changed |= self._take_person(person_id, now)
+        own_counters_moved = {unit_id for unit_id, name in changed if name.startswith("here_")}
+        return self._settle_units(own_counters_moved, changed)
+
+    def refresh_units(self, unit_ids: set[str], now: datetime) -> set[str]:
+        """Re-derive the named units' own contributions (their inspections changed)."""
+        if now.astimezone(VIETNAM).year != self.year:
+            return self.rebuild(now)
+        return self._settle_units(unit_ids, set())
+
+    def due(self, now: datetime) -> set[str]:
+        """People whose contribution changes by itself at or before ``now``."""
+        return {p for p, until in self._valid_until.items() if until <= now}
+
+    def _settle_units(self, units: set[str], changed: set[Key]) -> set[str]:
+        for unit_id in units:
+            changed |= self._take_unit(unit_id)
+        return _units_of(changed)
+
+    def _take_person(self, person_id: str, now: datetime) -> set[Key]:
+        person = self.people.get(person_id)
+        if person is None:
+            return set()
+        new, valid_until = person_contribution(person, self.organisation, now, self.rules)
+        if valid_until is None:
+            self._valid_until.pop(person_id, None)
+        else:
+            self._valid_until[person_id] = valid_until
+        return self._replace(self._people_parts, person_id, new)
+
+    def _take_unit(self, unit_id: str) -> set[Key]:
+        unit = self.organisation.get(unit_id)
+        if unit is None:
+            return set()
+        new = unit_contribution(
+            unit,
+            self.counters,
+            self.inspections.get(unit_id),
+            self.year,
+            self.organisation,
+            self.rules,
+        )
+        return self._replace(self._unit_parts, unit_id, new)
+
+    def _replace(self, parts: dict[str, Contribution], owner: str, new: Contribution) -> set[Key]:
+        old = parts.get(owner, Counter())
+        if old == new:
+            return set()
+        changed = set()
+        for key in old.keys() | new.keys():
+            delta = new[key] - old[key]
+            if delta:
+                self.counters[key] += delta
+                if not self.counters[key]:
+                    del self.counters[key]
+                changed.add(key)
+        if new:
+            parts[owner] = new
+        else:
+            parts.pop(owner, None)
+        return changed

@@ -1,0 +1,158 @@
+"""What the indicator service does: take facts, keep the tally, publish what changed.
+
+Each function takes its collaborators as keyword-only parameters. The order of a batch is
+facts written, then records published (awaited), then what was published written, then the
+consumer commits. A crash anywhere in between is repaired by :func:`reload`, which runs on
+every partition assignment (start-up, restart, a replica taking over): it rebuilds the
+tally from the stored facts and publishes every unit whose status differs from its last
+published record. Re-processing a batch is harmless: facts carry revisions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.indicators.domain.contributions import Rules
+from services.indicators.domain.indicators import indicator_values
+from services.indicators.domain.publication import content_of, is_news
+from services.indicators.domain.tally import Tally
+from services.indicators.feed import IndicatorFeed, indicator_record
+from services.indicators.metrics import IndicatorMetrics, observe_targets
+from services.indicators.store import Facts, IndicatorsStore, Published
+from shared.clock import VIETNAM, Clock
+from shared.internal import InternalChange, PersonChanged, UnitChanged
+from shared.plans import Plan
+
+log = logging.getLogger("parity.indicators")
+
+
+@dataclass
+class Province:
+    """The in-memory state; replaced as a whole by :func:`reload`."""
+
+    tally: Tally
+    published: dict[str, Published] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    store: IndicatorsStore
+    feed: IndicatorFeed
+    clock: Clock
+    metrics: IndicatorMetrics
+    plans: Sequence[Plan]
+    rules: Rules
+    province: Province
+
+
+def split(changes: Iterable[InternalChange]) -> Facts:
+    facts = Facts([], [], [])
+    for change in changes:
+        if isinstance(change, PersonChanged):
+            facts.people.append(change)
+        elif isinstance(change, UnitChanged):
+            facts.units.append(change)
+        else:
+            facts.inspections.append(change)
+    return facts
+
+
+async def apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
+    """Take the newer of the facts given, write them, publish the units they change."""
+    tally = deps.province.tally
+    given = split(changes)
+    news = Facts(
+        people=[p for p in given.people if tally.put_person(p)],
+        units=[u for u in given.units if tally.put_unit(u)],
+        inspections=[i for i in given.inspections if tally.put_inspection(i)],
+    )
+    if not (news.people or news.units or news.inspections):
+        return
+    await deps.store.save_facts(news)
+    now = deps.clock.now()
+    if news.units:  # the tree changed: re-derive everything, look at every unit
+        deps.metrics.rebuilds.labels(reason="organisation").inc()
+        tally.rebuild(now)
+        touched = set(tally.organisation.units)
+    else:
+        touched = tally.refresh_people({p.person_id for p in news.people}, now)
+        touched |= tally.refresh_units({i.unit_id for i in news.inspections}, now)
+    await publish_changes(touched, deps=deps, now=now)
+
+
+async def sweep(*, deps: Collaborators) -> None:
+    """Time passes: trainings age out, a new year starts (year-to-date figures, milestones)."""
+    tally, now = deps.province.tally, deps.clock.now()
+    if now.astimezone(VIETNAM).year != tally.year:
+        deps.metrics.rebuilds.labels(reason="new_year").inc()
+        tally.rebuild(now)
+        await publish_changes(set(tally.organisation.units), deps=deps, now=now)
+        return
+    due = tally.due(now)
+    if due:
+        await publish_changes(tally.refresh_people(due, now), deps=deps, now=now)
+
+
+async def reload(*, deps: Collaborators) -> None:
+    """Rebuild the province from the stored facts and publish whatever differs."""
+    facts = await deps.store.load_facts()
+    tally = Tally(rules=deps.rules)
+    for unit in facts.units:
+        tally.put_unit(unit)
+    for person in facts.people:
+        tally.put_person(person)
+    for status in facts.inspections:
+        tally.put_inspection(status)
+    now = deps.clock.now()
+    tally.rebuild(now)
+    deps.province.tally = tally
+    deps.province.published = await deps.store.load_published()
+    deps.metrics.rebuilds.labels(reason="reload").inc()
+    log.info(
+        "indicators: %d units, %d people, %d published statuses loaded",
+        len(facts.units),
+        len(facts.people),
+        len(deps.province.published),
+    )
+    await publish_changes(set(tally.organisation.units), deps=deps, now=now)
+
+
+async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datetime) -> None:
+    """Publish the units among ``unit_ids`` whose status is news, then record them."""
+    tally, published = deps.province.tally, deps.province.published
+    year = now.astimezone(VIETNAM).year
+    records: list[Published] = []
+    for unit_id in sorted(unit_ids):
+        unit = tally.organisation.get(unit_id)
+        if unit is None:
+            continue
+        values = indicator_values(
+            tally.counters,
+            unit_id,
+            chain=tally.organisation.ancestors_and_self(unit_id),
+            plans=deps.plans,
+            year=year,
+        )
+        content = content_of(unit, values)
+        last = published.get(unit_id)
+        if is_news(unit, content, last.content if last else None):
+            records.append(Published(unit_id, (last.version if last else 0) + 1, content))
+    if not records:
+        return
+    as_of = now.astimezone(VIETNAM)
+    await deps.feed.publish(
+        [indicator_record(r.content, version=r.version, as_of=as_of) for r in records]
+    )
+    await deps.store.save_published((r, as_of.isoformat(), _utc(as_of)) for r in records)
+    for record in records:
+        published[record.unit_id] = record
+    deps.metrics.records_published.inc(len(records))
+    roots = [u.unit_id for u in tally.organisation.active_units() if u.parent_id is None]
+    observe_targets(deps.metrics, deps.plans, roots, {k: p.content for k, p in published.items()})
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,187 @@
+"""A whole seeded province through the real Kafka and FerretDB, with the personnel,
+inspections and indicators services running, against the independent recomputations of
+tests/reference.py and tests/reference_inspections.py.
+
+All fifteen indicators of every unit are checked. The stream carries everything the
+contract promises consumers: redeliveries, backdated corrections, references ahead,
+future-dated events, poison, both bindings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from services.indicators.app import IndicatorsSettings
+from services.indicators.app import build as build_indicators
+from services.inspections.app import InspectionsSettings
+from services.inspections.app import build as build_inspections
+from services.personnel.app import build as build_personnel
+from shared.clock import ManualClock
+from shared.contract import (
+    INDICATOR_IDS,
+    INDICATORS_TOPIC,
+    INSPECTIONS_TOPIC,
+    PERSONNEL_TOPIC,
+    UNITS_TOPIC,
+    dead_letter_topic,
+)
+from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
+from shared.plans import load_plans
+from shared.settings import KafkaSettings
+from shared.store import Document
+from tests import reference, reference_inspections
+from tests.generator import Province, ProvinceShape, generate_province
+from tests.integration.conftest import personnel_settings
+from tests.integration.kafka_tools import read_to_end, wait_consumed
+
+PLANS = Path(__file__).resolve().parents[2] / "deploy" / "plans"
+
+
+@dataclass
+class Pipeline:
+    kafka: KafkaSettings
+    personnel_group: str
+    inspections_group: str
+    indicators_group: str
+    database: str
+
+    async def settle(self) -> None:
+        await wait_consumed(
+            self.kafka,
+            {
+                f"{self.personnel_group}.{UNITS_TOPIC}": [UNITS_TOPIC],
+                f"{self.personnel_group}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
+                f"{self.inspections_group}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
+                self.indicators_group: [
+                    UNIT_CHANGES_TOPIC,
+                    PEOPLE_CHANGES_TOPIC,
+                    INSPECTION_STATUS_TOPIC,
+                ],
+            },
+            timeout=240,
+        )
+
+
+@pytest.fixture
+async def pipeline(
+    fresh_topics: None,
+    kafka_settings: KafkaSettings,
+    mongodb_url: str,
+    database_name: str,
+    clock: ManualClock,
+    mongo: AsyncMongoClient[Document],
+) -> AsyncIterator[Pipeline]:
+    clock.set(PROVINCE.now)
+    personnel = personnel_settings(kafka_settings, mongodb_url, database_name)
+    personnel.sweep_interval_seconds = 1.0
+    inspections = InspectionsSettings(
+        mongodb_url=mongodb_url,
+        mongodb_database=f"{database_name}_inspections",
+        group_id=f"test-inspections-{uuid.uuid4().hex[:8]}",
+        kafka=kafka_settings,
+    )
+    indicators = IndicatorsSettings(
+        mongodb_url=mongodb_url,
+        mongodb_database=f"{database_name}_indicators",
+        group_id=f"test-indicators-{uuid.uuid4().hex[:8]}",
+        kafka=kafka_settings,
+    )
+    async with (
+        build_personnel(personnel, clock=clock),
+        build_inspections(inspections, clock=clock),
+        build_indicators(indicators, clock=clock, plans=load_plans(PLANS)),
+    ):
+        yield Pipeline(
+            kafka_settings,
+            personnel.group_id,
+            inspections.group_id,
+            indicators.group_id,
+            database_name,
+        )
+    for service in (inspections, indicators):
+        await mongo.drop_database(service.mongodb_database)
+
+
+# Small enough for FerretDB (about 1,400 records: see the README's measurements).
+PROVINCE: Province = generate_province(7, ProvinceShape(agencies=3, years=2))
+
+
+async def produce_province(producer: AIOKafkaProducer, province: Province) -> None:
+    pending = [
+        await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers)
+        for r in province.records
+    ]
+    await asyncio.gather(*pending)
+
+
+def latest_by_unit(records: list[Any]) -> dict[str, dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        data = json.loads(record.value)["data"]
+        known = latest.get(data["unit_id"])
+        if known is None or known["version"] < data["version"]:
+            latest[data["unit_id"]] = data
+    return latest
+
+
+def figures(status: dict[str, Any]) -> dict[str, tuple[int, int | None]]:
+    return {
+        name: (status["indicators"][name]["numerator"], status["indicators"][name]["denominator"])
+        for name in INDICATOR_IDS
+    }
+
+
+async def test_the_feed_matches_the_independent_recomputation(
+    pipeline: Pipeline,
+    producer: AIOKafkaProducer,
+    kafka_settings: KafkaSettings,
+    mongo: AsyncMongoClient[Document],
+) -> None:
+    await produce_province(producer, PROVINCE)
+    await pipeline.settle()
+
+    events = PROVINCE.events()
+    world = reference.replay(events, PROVINCE.now)
+    expected = reference.indicators(world, PROVINCE.now)
+    for unit_id, figures_ in reference_inspections.indicators(events, PROVINCE.now, world).items():
+        expected[unit_id].update(figures_)
+    latest = latest_by_unit(await read_to_end(kafka_settings, INDICATORS_TOPIC))
+
+    active = {u for u, s in latest.items() if s["active"]}
+    assert active == set(expected)
+    mismatches = {
+        unit_id: {
+            name: (got, expected[unit_id][name])
+            for name, got in figures(latest[unit_id]).items()
+            if got != expected[unit_id][name]
+        }
+        for unit_id in expected
+    }
+    assert {u: m for u, m in mismatches.items() if m} == {}
+
+    closed = {u for u, unit in world.units.items() if unit.closed}
+    assert {u for u, s in latest.items() if not s["active"]} == closed
+
+    # The stored status is the last record published, unit by unit.
+    statuses = mongo[f"{pipeline.database}_indicators"]["unit_status"]
+    stored = {d["_id"]: d async for d in statuses.find()}
+    assert {u: d["version"] for u, d in stored.items()} == {
+        u: s["version"] for u, s in latest.items()
+    }
+
+    # Every poison record is on its dead-letter topic, and nothing else is.
+    poison = [r for r in PROVINCE.records if r.poison is not None]
+    for topic in (UNITS_TOPIC, PERSONNEL_TOPIC, INSPECTIONS_TOPIC):
+        dead = await read_to_end(kafka_settings, dead_letter_topic(topic))
+        assert len(dead) == sum(1 for r in poison if r.topic == topic)
+        assert all(dict(r.headers).get("parity_error") for r in dead)
