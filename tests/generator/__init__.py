@@ -22,6 +22,8 @@ import uuid
 from datetime import datetime
 
 from shared.clock import VIETNAM
+from tests.generator.inspection_stream import merge_by_arrival
+from tests.generator.inspections import inspection_records
 from tests.generator.model import Province, ProvinceShape, Record
 from tests.generator.simulation import Simulation
 from tests.generator.state import ProvinceState, Snapshot
@@ -58,7 +60,19 @@ def generate_with_snapshot(
         now=now,
         root_id=simulation.root.unit_id,
     )
-    return Province(records, now, simulation.root.unit_id), snapshot
+    ledger = None
+    if shape.inspections:
+        timed, ledger = inspection_records(
+            state,
+            shape,
+            seed=seed,
+            namespace=namespace,
+            live=simulation.live,
+            now=now,
+            root_id=simulation.root.unit_id,
+        )
+        records = merge_by_arrival(records, timed)
+    return Province(records, now, simulation.root.unit_id, ledger), snapshot
 
 
 def generate_province(

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.envelope import CloudEvent
+
+if TYPE_CHECKING:
+    from tests.generator.inspections import InspectionLedger
 
 
 @dataclass(frozen=True)
 class Record:
     """One Kafka record, exactly as a producer publishes it."""
 
-    topic: str  # hr.units.v1 | hr.personnel.v1
+    topic: str  # hr.units.v1 | hr.personnel.v1 | inspections.v1
     key: bytes  # the subject, utf-8
     value: bytes | None
     headers: list[tuple[str, bytes]]
@@ -25,6 +29,7 @@ class Province:
     records: list[Record]  # in publication (arrival) order, the order to produce them
     now: datetime  # the clock the consumer must use (timezone-aware)
     root_unit_id: str
+    inspections: InspectionLedger | None = None  # what the generator knows of its inspections
 
     def events(self) -> list[CloudEvent]:
         """The valid events in arrival order, redeliveries included."""
@@ -49,3 +54,6 @@ class ProvinceShape:
     binary_mode_rate: float = 0.1  # valid records in the Kafka binary binding
     restructuring: bool = True  # the reorganisation of 2025-07-01
     anomalies: bool = True  # HR mistakes that change nothing; people left in a closed unit
+    # inspections on inspections.v1 (kept out of repr: the event ids of the HR stream,
+    # derived from the shape's repr, stay the same with or without them)
+    inspections: bool = field(default=True, repr=False)

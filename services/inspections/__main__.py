@@ -1,0 +1,3 @@
+from services.inspections.app import main
+
+main()

@@ -1,0 +1,159 @@
+"""The inspections service's composition root: settings, clients, the subscriber, the sweep.
+
+Run it with ``parity-inspections`` (or ``python -m services.inspections``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
+from faststream.asgi import AsgiFastStream
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import Field
+from pymongo import AsyncMongoClient
+
+from services.inspections.handlers import (
+    Collaborators,
+    RollupTracker,
+    apply_inspection_events,
+    by_subject,
+    refresh_rollups,
+    sweep,
+)
+from services.inspections.metrics import InspectionMetrics, make_inspection_metrics
+from services.inspections.status import KafkaStatusSink, StatusSink
+from services.inspections.store import InspectionsStore
+from shared.clock import VIETNAM, Clock, SystemClock
+from shared.contract import INSPECTIONS_TOPIC
+from shared.dead_letters import DeadLetters
+from shared.internal import UnitChanged
+from shared.kafka import all_topics, ensure_topics, make_broker, make_producer
+from shared.organisation import Organisation, UnitsFeed
+from shared.service import asgi_app, decode_batch, every, observe_latency, records_of, run
+from shared.settings import ServiceSettings
+from shared.store import Document, database, make_mongo_client, ping
+
+
+class InspectionsSettings(ServiceSettings):
+    mongodb_database: str = "parity_inspections"
+    group_id: str = "parity-inspections"
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    sweep_interval_seconds: float = Field(default=1.0, gt=0)
+    metrics_port: int = 9103
+
+
+@dataclass
+class Runtime:
+    """What exists only while the service runs (created on start-up, never at import)."""
+
+    deps: Collaborators | None = None
+    dead_letters: DeadLetters | None = None
+    mongo: AsyncMongoClient[Document] | None = None
+    producer: AIOKafkaProducer | None = None
+    units_feed: UnitsFeed | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def ready(self) -> tuple[Collaborators, DeadLetters]:
+        if self.deps is None or self.dead_letters is None:
+            raise RuntimeError("inspections service is not started")
+        return self.deps, self.dead_letters
+
+
+def build(
+    settings: InspectionsSettings,
+    *,
+    clock: Clock | None = None,
+    metrics: InspectionMetrics | None = None,
+    statuses: StatusSink | None = None,
+) -> AsgiFastStream:
+    """Wire the service. Tests pass their own clock, metrics or status sink."""
+    clock = clock or SystemClock()
+    metrics = metrics or make_inspection_metrics()
+    registry = metrics.service.registry
+    broker = make_broker(settings.kafka, service="inspections", registry=registry)
+    runtime = Runtime()
+    tracker = RollupTracker()
+    organisation = Organisation()
+
+    @broker.subscriber(
+        INSPECTIONS_TOPIC,
+        group_id=f"{settings.group_id}.{INSPECTIONS_TOPIC}",
+        batch=True,
+        max_records=settings.batch_size,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure rewinds: the batch comes again
+    )
+    async def on_inspections(msg: KafkaMessage) -> None:
+        deps, dead_letters = runtime.ready()
+        records = records_of(msg.raw_message)
+        valid = await decode_batch(records, dead_letters=dead_letters)
+        await apply_inspection_events(by_subject(e for e, _ in valid), deps=deps)
+        observe_latency(deps.metrics.service, [r for _, r in valid])
+
+    async def on_unit(unit: UnitChanged) -> None:
+        tracker.tree_changed = True  # the sweep recomputes the roll-ups
+
+    async def start() -> None:
+        await ensure_topics(settings.kafka, all_topics(settings.kafka.partitions))
+        mongo = runtime.mongo = make_mongo_client(
+            settings.mongodb_url.get_secret_value(), app_name="inspections"
+        )
+        producer = runtime.producer = make_producer(settings.kafka, service="inspections")
+        store = InspectionsStore(database(mongo, settings.mongodb_database))
+        await store.create_indexes()
+        await producer.start()
+        feed = runtime.units_feed = UnitsFeed(settings.kafka, organisation, on_unit)
+        await feed.start()  # the whole tree is known before the first batch
+        deps = runtime.deps = Collaborators(
+            store=store,
+            statuses=statuses or KafkaStatusSink(producer=producer, clock=clock),
+            organisation=organisation,
+            clock=clock,
+            metrics=metrics,
+            tracker=tracker,
+        )
+        runtime.dead_letters = DeadLetters(
+            sender=producer, clock=clock, counter=metrics.service.dead_letters
+        )
+        tracker.tree_changed, tracker.year = False, clock.now().astimezone(VIETNAM).year
+        await refresh_rollups(None, deps=deps)
+        interval = settings.sweep_interval_seconds
+        runtime.tasks.append(
+            asyncio.create_task(every(interval, lambda: sweep(deps), name="inspections sweep"))
+        )
+
+    async def stop() -> None:
+        for task in runtime.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if runtime.units_feed is not None:
+            await runtime.units_feed.stop()
+        if runtime.producer is not None:
+            await runtime.producer.stop()
+        if runtime.mongo is not None:
+            await runtime.mongo.close()
+
+    async def store_healthy() -> bool:
+        return runtime.mongo is not None and await ping(runtime.mongo)
+
+    return asgi_app(
+        broker,
+        metrics=metrics.service,
+        health_checks={"store": store_healthy},
+        on_startup=[start],
+        on_shutdown=[stop],
+    )
+
+
+def main() -> None:
+    settings = InspectionsSettings()  # read from the environment
+    run(build(settings), host=settings.metrics_host, port=settings.metrics_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""What the inspections service does with events: fold, write once, publish unit statuses.
+
+Each function takes plain values and its collaborators as keyword-only parameters. An
+inspection's new events are merged into its stored history (a redelivery is recognised by
+its key), the inspection is folded again and written on condition that nobody wrote it
+meanwhile (a lost race is retried from a fresh read). Then the own status of every unit the
+inspection names, before or after, is recomputed from the stored inspections and written
+the same way, and each change is published before the consumer commits. A redelivered
+event re-sends the current statuses of its units and rewrites its recommendations, so a
+crash between two of these writes loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from services.inspections.documents import (
+    Document,
+    contribution_from_document,
+    facts_document,
+    facts_from_document,
+    inspection_fields,
+    recommendation_documents,
+    rollup_document,
+    unit_status,
+)
+from services.inspections.domain.inspection import InspectionState, fold_inspection
+from services.inspections.domain.units import own_facts, rollups
+from services.inspections.metrics import InspectionMetrics
+from services.inspections.status import StatusSink
+from services.inspections.store import InspectionsStore, Write, empty
+from services.personnel.domain.history import merge_into_history
+from shared.clock import VIETNAM, Clock, local_date
+from shared.envelope import InboundEvent
+from shared.internal import UnitInspectionStatus
+from shared.organisation import Organisation
+
+MAX_ATTEMPTS = 8
+SWEEP_CHUNK = 200
+
+
+class WriteContention(RuntimeError):
+    """A document kept changing under us; the batch is retried from Kafka."""
+
+
+@dataclass
+class RollupTracker:
+    """When every roll-up must be computed again: the tree changed, or the year turned."""
+
+    tree_changed: bool = True
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    store: InspectionsStore
+    statuses: StatusSink
+    organisation: Organisation
+    clock: Clock
+    metrics: InspectionMetrics
+    tracker: RollupTracker = field(default_factory=RollupTracker)
+
+
+def by_subject(events: Iterable[InboundEvent]) -> dict[str, list[InboundEvent]]:
+    grouped: dict[str, list[InboundEvent]] = defaultdict(list)
+    for event in events:
+        grouped[event.subject].append(event)
+    return grouped
+
+
+async def apply_inspection_events(
+    new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
+) -> None:
+    """Fold the inspections named (with their new events, possibly none) and write them."""
+    subjects = set(new_events)
+    units: set[str] = set()
+    republish: set[str] = set()
+    for _ in range(MAX_ATTEMPTS):
+        stored = await deps.store.load_inspections(subjects)
+        now = deps.clock.now()
+        today = local_date(now)
+        writes: list[Write] = []
+        folded: dict[str, tuple[InspectionState, set[str]]] = {}
+        repairs: list[tuple[InspectionState, int]] = []
+        outcome: dict[str, tuple[Sequence[InboundEvent], list[InboundEvent], list[Document]]] = {}
+        for subject in subjects:
+            current = stored.get(subject) or empty(subject)
+            events = new_events.get(subject, ())
+            history, duplicates = merge_into_history(current.history, events)
+            state = fold_inspection(subject, history, now)
+            fields = inspection_fields(state, today)
+            named = set(current.fields.get("named_units", [])) | set(fields["named_units"])
+            old_anomalies = current.fields.get("anomalies", [])
+            if len(history) == len(current.history) and fields == current.fields:
+                outcome[subject] = (events, duplicates, [])
+                if duplicates and current.rev:
+                    republish |= named
+                    repairs.append((state, current.rev))
+                continue
+            known = {(o["kind"], o["event_key"]) for o in old_anomalies}
+            new_anomalies = [
+                a for a in fields["anomalies"] if (a["kind"], a["event_key"]) not in known
+            ]
+            outcome[subject] = (events, duplicates, new_anomalies)
+            writes.append(Write(subject, current.rev, fields, history))
+            folded[subject] = (state, named)
+        conflicts = set(await deps.store.save_inspections(writes))
+        for write in writes:
+            if write.subject not in conflicts:
+                state, named = folded[write.subject]
+                repairs.append((state, write.expected_rev + 1))
+                units |= named
+        for subject in subjects - conflicts:
+            _count(deps.metrics, *outcome[subject])
+        for state, rev in repairs:
+            documents = recommendation_documents(state, today, rev)
+            await deps.store.sync_recommendations(state.inspection_id, rev, documents)
+        if not conflicts:
+            break
+        subjects = conflicts
+    else:
+        raise WriteContention(f"inspections kept changing: {sorted(subjects)[:5]}")
+    await refresh_units(units | republish, deps=deps, republish=republish)
+
+
+def _count(
+    metrics: InspectionMetrics,
+    events: Sequence[InboundEvent],
+    duplicates: Sequence[InboundEvent],
+    new_anomalies: Sequence[Document],
+) -> None:
+    for event in events:
+        counter = metrics.service.events_duplicate if event in duplicates else None
+        (counter or metrics.service.events_applied).labels(type=event.type).inc()
+    for anomaly in new_anomalies:
+        metrics.service.anomalies.labels(kind=anomaly["kind"]).inc()
+
+
+async def refresh_units(
+    unit_ids: Iterable[str], *, deps: Collaborators, republish: Iterable[str] = ()
+) -> None:
+    """Recompute the own status of the units from the stored inspections, write the changed
+    ones, publish them (and re-send the unchanged ones in ``republish``)."""
+    pending, resend_wanted = set(unit_ids), set(republish)
+    changed: set[str] = set()
+    for _ in range(MAX_ATTEMPTS):
+        current = await deps.store.load_units(pending)  # revisions first, then the facts
+        parts = await deps.store.contributions_to(pending)
+        writes: list[Write] = []
+        resend: list[UnitInspectionStatus] = []
+        for unit_id in sorted(pending):
+            facts = own_facts(unit_id, [contribution_from_document(d) for d in parts[unit_id]])
+            fields = facts_document(facts)
+            stored = current.get(unit_id)
+            if stored is None and facts.empty:
+                continue
+            if stored is not None and stored.fields == fields:
+                if unit_id in resend_wanted:
+                    resend.append(unit_status(unit_id, stored.rev, stored.fields))
+                continue
+            writes.append(Write(unit_id, stored.rev if stored else 0, fields))
+        conflicts = set(await deps.store.save_units(writes))
+        landed = [w for w in writes if w.subject not in conflicts]
+        await deps.statuses.publish(
+            [unit_status(w.subject, w.expected_rev + 1, w.fields) for w in landed] + resend
+        )
+        changed |= {w.subject for w in landed}
+        if not conflicts:
+            break
+        pending = conflicts
+    else:
+        raise WriteContention(f"unit statuses kept changing: {sorted(pending)[:5]}")
+    if changed:
+        await refresh_rollups(changed, deps=deps)
+
+
+async def refresh_rollups(unit_ids: Iterable[str] | None, *, deps: Collaborators) -> None:
+    """Recompute the roll-ups of the units and their ancestors (every unit when None) and
+    write those that changed."""
+    facts = {u: facts_from_document(u, d) for u, d in (await deps.store.all_unit_facts()).items()}
+    organisation = deps.organisation
+    now = deps.clock.now()
+    targets = (
+        None
+        if unit_ids is None
+        else {a for u in unit_ids for a in organisation.ancestors_and_self(u)}
+    )
+    computed = rollups(organisation.units, facts, now.astimezone(VIETNAM).year, targets)
+    existing = await deps.store.rollups(targets)
+    documents = {u: rollup_document(r) for u, r in computed.items()}
+    await deps.store.save_rollups({u: d for u, d in documents.items() if d != existing.get(u)}, now)
+    if unit_ids is None:
+        unknown = sum(1 for u in facts if organisation.get(u) is None)
+        deps.metrics.service.pending_references.set(unknown)
+
+
+async def sweep(deps: Collaborators) -> None:
+    """Future-dated events whose time has come and recommendations that became overdue
+    take effect; roll-ups are recomputed when the tree changed or the year turned."""
+    now = deps.clock.now()
+    due = await deps.store.due(now)
+    for start in range(0, len(due), SWEEP_CHUNK):
+        await apply_inspection_events({i: () for i in due[start : start + SWEEP_CHUNK]}, deps=deps)
+    tracker, year = deps.tracker, now.astimezone(VIETNAM).year
+    if tracker.tree_changed or tracker.year != year:
+        tracker.tree_changed, tracker.year = False, year
+        await refresh_rollups(None, deps=deps)
+    await deps.metrics.observe(deps.store)

@@ -1,0 +1,194 @@
+"""The inspections service's collections (described in README.md).
+
+- ``inspections``: one document per inspection, with its event history and revision ``rev``.
+- ``recommendations``: one per recommendation, derived from its inspection's document.
+- ``unit_inspections``: each unit's own inspection facts, with a revision ``rev`` (what is
+  published on ``parity.inspections.status.v1``).
+- ``unit_inspection_status``: each unit's status, own and rolled up over its subtree.
+
+Writes of ``inspections`` and ``unit_inspections`` replace the whole document on condition
+that ``rev`` is still what was read (compare-and-set), so an inspection's projection and the
+events it came from are one single-document write, and two writers (the consumer and the
+sweep, or two replicas during a rebalance) never overwrite each other: the loser reads
+again. The two derived collections are rewritten from their source, never the other way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo import ASCENDING, DeleteMany, InsertOne, ReplaceOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.inspections.documents import Document
+from services.personnel.documents import entry_document, entry_from_document, instant
+from services.personnel.domain.history import HistoryEntry
+from shared.store import bulk_write, replace_newer
+
+DERIVED = ("_id", "rev", "history")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A document as read: its revision (0 if new), history (inspections only) and fields."""
+
+    subject: str
+    rev: int
+    history: list[HistoryEntry]
+    fields: Document
+
+
+@dataclass(frozen=True)
+class Write:
+    subject: str
+    expected_rev: int
+    fields: Document
+    history: list[HistoryEntry] | None = None  # inspections only
+
+    def document(self) -> Document:
+        doc: Document = {"_id": self.subject, "rev": self.expected_rev + 1, **self.fields}
+        if self.history is not None:
+            doc["history"] = [entry_document(e) for e in self.history]
+        return doc
+
+
+def empty(subject: str) -> Stored:
+    return Stored(subject=subject, rev=0, history=[], fields={})
+
+
+def _stored(doc: Document) -> Stored:
+    return Stored(
+        subject=doc["_id"],
+        rev=int(doc.get("rev", 0)),
+        history=[entry_from_document(e) for e in doc.get("history", [])],
+        fields={k: v for k, v in doc.items() if k not in DERIVED},
+    )
+
+
+class InspectionsStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.inspections = db["inspections"]
+        self.recommendations = db["recommendations"]
+        self.unit_inspections = db["unit_inspections"]
+        self.unit_status = db["unit_inspection_status"]
+
+    async def create_indexes(self) -> None:
+        await self.inspections.create_index([("next_due", ASCENDING)])
+        await self.inspections.create_index([("named_units", ASCENDING)])
+        await self.inspections.create_index([("status", ASCENDING)])
+        await self.recommendations.create_index([("inspection_id", ASCENDING)])
+        await self.recommendations.create_index([("unit_id", ASCENDING)])
+        await self.recommendations.create_index([("status", ASCENDING)])
+
+    # --- compare-and-set documents ---------------------------------------------------------
+
+    async def load_inspections(self, subjects: Iterable[str]) -> dict[str, Stored]:
+        return await _load(self.inspections, subjects)
+
+    async def load_units(self, unit_ids: Iterable[str]) -> dict[str, Stored]:
+        return await _load(self.unit_inspections, unit_ids, {"history": 0})
+
+    async def save_inspections(self, writes: list[Write]) -> list[str]:
+        """Write what is still at its expected revision; returns the subjects that were not."""
+        return await _save(self.inspections, writes)
+
+    async def save_units(self, writes: list[Write]) -> list[str]:
+        return await _save(self.unit_inspections, writes)
+
+    async def all_unit_facts(self) -> dict[str, Document]:
+        return {doc["_id"]: doc async for doc in self.unit_inspections.find({})}
+
+    # --- queries -----------------------------------------------------------------------------
+
+    async def contributions_to(self, unit_ids: Iterable[str]) -> dict[str, list[Document]]:
+        """The stored contributions of every inspection naming the units, by unit."""
+        wanted = set(unit_ids)
+        found: dict[str, list[Document]] = {u: [] for u in wanted}
+        cursor = self.inspections.find(
+            {"named_units": {"$in": sorted(wanted)}}, {"contributions": 1}
+        )
+        async for doc in cursor:
+            for part in doc.get("contributions", []):
+                if part["unit_id"] in wanted:
+                    found[part["unit_id"]].append(part)
+        return found
+
+    async def due(self, now: datetime) -> list[str]:
+        cursor = self.inspections.find({"next_due": {"$lte": instant(now)}}, {"_id": 1})
+        return [doc["_id"] async for doc in cursor]
+
+    async def count_by(self, collection: str, field: str, values: Iterable[str]) -> dict[str, int]:
+        target = self.inspections if collection == "inspections" else self.recommendations
+        return {v: await target.count_documents({field: v}) for v in values}
+
+    async def count_waiting(self) -> int:
+        return await self.inspections.count_documents({"next_event_due": {"$ne": None}})
+
+    # --- derived collections ---------------------------------------------------------------
+
+    async def sync_recommendations(
+        self, inspection_id: str, inspection_rev: int, documents: list[Document]
+    ) -> None:
+        """Make the inspection's recommendations what its revision says, unless a newer
+        revision has already written them."""
+        await replace_newer(self.recommendations, documents, revision_field="inspection_rev")
+        stale = DeleteMany(
+            {
+                "inspection_id": inspection_id,
+                "inspection_rev": {"$lt": inspection_rev},
+                "_id": {"$nin": [d["_id"] for d in documents]},
+            }
+        )
+        await bulk_write(self.recommendations, [stale])
+
+    async def rollups(self, unit_ids: Iterable[str] | None) -> dict[str, Document]:
+        query = {} if unit_ids is None else {"_id": {"$in": sorted(unit_ids)}}
+        return {doc["_id"]: doc async for doc in self.unit_status.find(query, {"as_of": 0})}
+
+    async def save_rollups(self, documents: Mapping[str, Document], as_of: datetime) -> None:
+        if not documents:
+            return
+        operations = [
+            UpdateOne({"_id": unit_id}, {"$set": {**doc, "as_of": instant(as_of)}}, upsert=True)
+            for unit_id, doc in documents.items()
+        ]
+        await bulk_write(self.unit_status, operations)
+
+
+async def _load(
+    collection: AsyncCollection[Document],
+    subjects: Iterable[str],
+    projection: Document | None = None,
+) -> dict[str, Stored]:
+    found: dict[str, Stored] = {}
+    async for doc in collection.find({"_id": {"$in": list(subjects)}}, projection):
+        found[doc["_id"]] = _stored(doc)
+    return found
+
+
+async def _save(collection: AsyncCollection[Document], writes: list[Write]) -> list[str]:
+    if not writes:
+        return []
+    operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
+        InsertOne(w.document())
+        if w.expected_rev == 0
+        else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document())
+        for w in writes
+    ]
+    totals = await bulk_write(collection, operations, duplicates_ok=True)
+    if totals.inserted + totals.matched == len(writes):
+        return []
+    current = await _load(collection, (w.subject for w in writes))
+    return sorted(w.subject for w in writes if not _landed(w, current.get(w.subject)))
+
+
+def _landed(write: Write, stored: Stored | None) -> bool:
+    return (
+        stored is not None
+        and stored.rev == write.expected_rev + 1
+        and [e.key for e in stored.history] == [e.key for e in write.history or []]
+        and stored.fields == write.fields
+    )
