@@ -1,0 +1,1 @@
+"""Delivering notifications: the outbox worker and its channels (Kafka, SMTP, webhooks)."""

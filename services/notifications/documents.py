@@ -1,0 +1,74 @@
+"""How the notifications service's collections look in MongoDB (see README.md).
+
+Instants are RFC 3339 strings in UTC with microseconds, which sort as they compare.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from shared.contract import Notification
+
+Document = dict[str, Any]
+DeliveryChannel = Literal["event", "email", "webhook"]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+NEVER = ""  # a lease that was never taken: sorts before every instant
+
+
+def instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def delivery_id(notification_id: str, channel: DeliveryChannel, subscription_id: str | None) -> str:
+    if subscription_id is None:
+        return f"{notification_id}/{channel}"
+    return f"{notification_id}/{subscription_id}/{channel}"
+
+
+def notification_document(notification: Notification, condition: tuple[str, ...]) -> Document:
+    return {
+        "_id": notification.notification_id,
+        **notification.model_dump(mode="json"),
+        "condition": list(condition),
+    }
+
+
+def notification_of(document: Document) -> Notification:
+    return Notification.model_validate(
+        {k: v for k, v in document.items() if k not in ("_id", "condition")}
+    )
+
+
+def delivery_document(
+    notification: Notification,
+    *,
+    channel: DeliveryChannel,
+    subscription_id: str | None,
+    address: str | None,
+    language: str | None,
+    now: datetime,
+) -> Document:
+    """An outbox entry: one notification to one channel of one subscriber (or to Kafka)."""
+    return {
+        "_id": delivery_id(notification.notification_id, channel, subscription_id),
+        "notification_id": notification.notification_id,
+        "notification": notification.model_dump(mode="json"),
+        "unit_id": notification.unit_id,
+        "channel": channel,
+        "subscription_id": subscription_id,
+        "address": address,
+        "language": language,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": instant(now),
+        "next_attempt_at": instant(now),
+        "lease_until": NEVER,
+        "delivered_at": None,
+        "last_error": None,
+        "log": [],
+    }

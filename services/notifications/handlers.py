@@ -1,0 +1,251 @@
+"""What the notifications service does with its inputs: evaluate rules, log, fill the outbox.
+
+Each function takes plain values and its collaborators as keyword-only parameters. The last
+status seen per unit is written after the notifications it raised, so a crash in between
+evaluates the same transition again on redelivery and finds the same notification ids in
+the log: nothing lost, nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from services.notifications.documents import Document, delivery_document, notification_document
+from services.notifications.domain.messages import Language, render
+from services.notifications.domain.policy import Admission, admit
+from services.notifications.domain.reminders import data_quality_summary, deadline_reminders
+from services.notifications.domain.rules import (
+    Candidate,
+    indicator_rules,
+    overdue_recommendation_rules,
+)
+from services.notifications.metrics import NotificationMetrics
+from services.notifications.store import NotificationsStore
+from shared.clock import VIETNAM, Clock, local_date
+from shared.contract import Notification, UnitIndicators
+from shared.internal import AnomalyFact, PersonChanged, UnitChanged, UnitInspectionStatus
+from shared.organisation import Organisation
+from shared.plans import Plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    language: Language
+    quiet_period: dt.timedelta
+    lead_times_days: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    store: NotificationsStore
+    organisation: Organisation
+    plans: tuple[Plan, ...]
+    clock: Clock  # business time: raised_at, quiet periods, deadlines, days
+    timer: Clock  # delivery time: outbox scheduling (always the real clock in production)
+    metrics: NotificationMetrics
+    rules: RuleSettings
+    wake_outbox: Callable[[], None]
+
+
+def unit_name(organisation: Organisation, unit_id: str) -> str:
+    unit = organisation.get(unit_id)
+    return unit.name if unit is not None and unit.name else unit_id
+
+
+def _notification(
+    candidate: Candidate, *, language: Language, raised_at: dt.datetime
+) -> Notification:
+    title, body = render(candidate.rule, candidate.details, language)
+    return Notification(
+        notification_id=candidate.notification_id,
+        rule=candidate.rule,
+        unit_id=candidate.unit_id,
+        severity=candidate.severity,
+        title=title,
+        body=body,
+        raised_at=raised_at.astimezone(VIETNAM).isoformat(),
+        details=candidate.details,
+    )
+
+
+async def raise_notifications(candidates: Sequence[Candidate], *, deps: Collaborators) -> Admission:
+    """Log what is new (once per id, outside quiet periods) with its deliveries in the outbox:
+    one to Kafka, one per channel of each subscriber who wants it."""
+    if not candidates:
+        return Admission([], [], [])
+    now = deps.clock.now()
+    logged = await deps.store.logged(c.notification_id for c in candidates)
+    quiet = await deps.store.quiet_marks({c.quiet_key for c in candidates if c.quiet_key})
+    admission, marks = admit(
+        candidates, logged=logged, quiet=quiet, now=now, quiet_period=deps.rules.quiet_period
+    )
+    subscriptions = await deps.store.all_subscriptions() if admission.raised else []
+    notifications: list[Document] = []
+    deliveries: list[Document] = []
+    queued_at = deps.timer.now()
+    for candidate in admission.raised:
+        notification = _notification(candidate, language=deps.rules.language, raised_at=now)
+        notifications.append(notification_document(notification, candidate.condition))
+        deliveries.append(
+            delivery_document(
+                notification,
+                channel="event",
+                subscription_id=None,
+                address=None,
+                language=None,
+                now=queued_at,
+            )
+        )
+        chain = deps.organisation.ancestors_and_self(candidate.unit_id)
+        for subscription in subscriptions:
+            if not subscription.wants(
+                rule=candidate.rule, severity=candidate.severity, chain=chain
+            ):
+                continue
+            for channel, address in subscription.channels():
+                deliveries.append(
+                    delivery_document(
+                        notification,
+                        channel=channel,
+                        subscription_id=subscription.id,
+                        address=address,
+                        language=subscription.language or deps.rules.language,
+                        now=queued_at,
+                    )
+                )
+    await deps.store.record(notifications, deliveries, marks)
+    for candidate in admission.raised:
+        deps.metrics.raised.labels(rule=candidate.rule).inc()
+    for candidate in admission.suppressed:
+        deps.metrics.suppressed.labels(rule=candidate.rule).inc()
+    if admission.raised:
+        deps.wake_outbox()
+    return admission
+
+
+async def apply_indicator_updates(
+    updates: Iterable[UnitIndicators], *, deps: Collaborators
+) -> Admission:
+    """Evaluate every unit's transitions in version order; versions not newer are ignored."""
+    by_unit: dict[str, list[UnitIndicators]] = defaultdict(list)
+    for update in updates:
+        by_unit[update.unit_id].append(update)
+    stored = await deps.store.unit_statuses(by_unit)
+    candidates: list[Candidate] = []
+    latest: list[UnitIndicators] = []
+    for unit_id, versions in by_unit.items():
+        previous = stored.get(unit_id)
+        for update in sorted(versions, key=lambda u: u.version):
+            if previous is not None and update.version <= previous.version:
+                continue
+            candidates += indicator_rules(previous, update)
+            previous = update
+        if previous is not None and previous is not stored.get(unit_id):
+            latest.append(previous)
+    admission = await raise_notifications(candidates, deps=deps)
+    await deps.store.save_unit_statuses(latest)
+    return admission
+
+
+async def apply_inspection_statuses(
+    statuses: Iterable[UnitInspectionStatus], *, deps: Collaborators
+) -> Admission:
+    by_unit: dict[str, list[UnitInspectionStatus]] = defaultdict(list)
+    for status in statuses:
+        by_unit[status.unit_id].append(status)
+    stored = await deps.store.inspection_statuses(by_unit)
+    candidates: list[Candidate] = []
+    latest: list[UnitInspectionStatus] = []
+    for unit_id, revisions in by_unit.items():
+        previous = stored.get(unit_id)
+        name = unit_name(deps.organisation, unit_id)
+        for status in sorted(revisions, key=lambda s: s.revision):
+            if previous is not None and status.revision <= previous.revision:
+                continue
+            candidates += overdue_recommendation_rules(previous, status, unit_name=name)
+            previous = status
+        if previous is not None and previous is not stored.get(unit_id):
+            latest.append(previous)
+    admission = await raise_notifications(candidates, deps=deps)
+    await deps.store.save_inspection_statuses(latest)
+    return admission
+
+
+def _anomaly_documents(
+    subject: str, unit_id: str, anomalies: Iterable[AnomalyFact], day: dt.date
+) -> list[Document]:
+    """One document per anomaly (by subject, kind and event), dated the day first seen."""
+    return [
+        {
+            "_id": hashlib.sha256(f"{subject}\x1f{a.kind}\x1f{a.event_key}".encode()).hexdigest(),
+            "unit_id": unit_id,
+            "day": day.isoformat(),
+            "kind": a.kind,
+            "summarised": False,
+        }
+        for a in anomalies
+    ]
+
+
+def attributed_unit(person: PersonChanged) -> str | None:
+    """The unit a person's anomalies count against: home unit, else a unit the events name."""
+    candidates = [
+        person.home_unit_id,
+        *person.pending_units,
+        *(p.unit_id for p in person.positions),
+        *(p.unit_id for p in person.planning_entries),
+        *(a.unit_id for a in person.appointments),
+    ]
+    return next((unit for unit in candidates if unit), None)
+
+
+async def record_person_anomalies(people: Iterable[PersonChanged], *, deps: Collaborators) -> None:
+    day = local_date(deps.clock.now())
+    documents: list[Document] = []
+    for person in people:
+        if not person.anomalies:
+            continue
+        unit_id = attributed_unit(person)
+        if unit_id is None:
+            log.warning("%d anomalies with no unit to count them against", len(person.anomalies))
+            deps.metrics.unattributed_anomalies.inc(len(person.anomalies))
+            continue
+        documents += _anomaly_documents(f"p:{person.person_id}", unit_id, person.anomalies, day)
+    await deps.store.record_anomalies(documents)
+
+
+async def record_unit_anomalies(units: Iterable[UnitChanged], *, deps: Collaborators) -> None:
+    day = local_date(deps.clock.now())
+    documents: list[Document] = []
+    for unit in units:
+        documents += _anomaly_documents(f"u:{unit.unit_id}", unit.unit_id, unit.anomalies, day)
+    await deps.store.record_anomalies(documents)
+
+
+async def check_calendar(*, deps: Collaborators) -> None:
+    """Deadline reminders due today, and the summaries of past days' anomalies."""
+    today = local_date(deps.clock.now())
+    reminders = deadline_reminders(
+        deps.plans, deps.organisation, today=today, lead_times_days=deps.rules.lead_times_days
+    )
+    await raise_notifications(reminders, deps=deps)
+    days = await deps.store.unsummarised_days(before=today)
+    summaries = [
+        data_quality_summary(
+            unit_id,
+            dt.date.fromisoformat(day),
+            counts,
+            unit_name=unit_name(deps.organisation, unit_id),
+        )
+        for (unit_id, day), counts in sorted(days.items())
+    ]
+    await raise_notifications(summaries, deps=deps)
+    for unit_id, day in sorted(days):
+        await deps.store.mark_summarised(unit_id, day)

@@ -1,0 +1,78 @@
+"""Decoding the records the service consumes; what cannot be decoded goes to ``<topic>.dlq``.
+
+``gender-equality.indicators.v1`` carries ``parity.unit.indicators`` events (contract
+section 4); the internal topics carry Parity's change events (``shared.internal``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from shared.contract import INDICATORS_EVENT_TYPE, UnitIndicators
+from shared.dead_letters import DeadLetters
+from shared.envelope import MAX_RECORD_BYTES, CloudEvent, PoisonRecord
+from shared.internal import decode_change
+from shared.service import Record
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def decode_indicators(value: bytes | None) -> UnitIndicators:
+    if value is None:
+        raise PoisonRecord("no_value", "record has no value")
+    if len(value) > MAX_RECORD_BYTES:
+        raise PoisonRecord("too_large", f"record value of {len(value)} bytes exceeds 1 MiB")
+    try:
+        event = CloudEvent.model_validate_json(value)
+    except ValidationError as error:
+        raise PoisonRecord("invalid_envelope", f"not a valid CloudEvent: {error}") from None
+    if event.type != INDICATORS_EVENT_TYPE:
+        raise PoisonRecord("unknown_type", f"unknown type {event.type!r}")
+    try:
+        status = UnitIndicators.model_validate(event.data)
+    except ValidationError as error:
+        raise PoisonRecord("invalid_data", f"data of {event.type} is invalid: {error}") from None
+    if status.unit_id != event.subject:
+        raise PoisonRecord("invalid_data", f"subject {event.subject!r} differs from unit_id")
+    return status
+
+
+def change_decoder(model: type[T]) -> Callable[[bytes | None], T]:
+    """A decoder of one kind of internal change (``shared.internal.decode_change``)."""
+
+    def decode(value: bytes | None) -> T:
+        change = decode_change(value)
+        if not isinstance(change, model):
+            raise PoisonRecord("unknown_type", f"not a {model.__name__} record")
+        return change
+
+    return decode
+
+
+async def decode_records(
+    records: Sequence[Record],
+    decode: Callable[[bytes | None], T],
+    *,
+    dead_letters: DeadLetters,
+) -> list[T]:
+    """The decoded values of a batch, in order; every poison record is on its DLQ first."""
+    decoded: list[T] = []
+    for record in records:
+        try:
+            decoded.append(decode(record.value))
+        except PoisonRecord as poison:
+            log.warning("dead letter from %s: %s", record.topic, poison)
+            await dead_letters.send(
+                topic=record.topic,
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+                kind=poison.kind,
+                reason=str(poison),
+            )
+    return decoded
