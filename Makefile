@@ -20,6 +20,10 @@ infra-down:    ; deploy/infra.sh down
 infra-status:  ; deploy/infra.sh status
 infra-reset:   ; deploy/infra.sh reset
 
+.PHONY: alerts-check
+alerts-check:  ## promtool: the scrape configs, the alert rules and their unit tests
+	deploy/prometheus.sh check
+
 run: setup infra-up  ## Kafka, FerretDB and every service, in the foreground (Ctrl-C stops the services)
 	$(VENV)/bin/honcho start -f deploy/Procfile
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Local infrastructure for development and tests: FerretDB and Kafka, loopback only.
+# Local infrastructure for development and tests: FerretDB, Kafka and Prometheus, loopback only.
 #
 # Usage: deploy/infra.sh {up|down|status|reset}
-#   up      start FerretDB, then Kafka (provisioning on first use); prints the total time
-#   down    stop Kafka, then FerretDB
-#   status  exit 0 if both are running, 3 otherwise
-#   reset   stop both and wipe their data (keeps the cache)
+#   up      start FerretDB, then Kafka, then Prometheus (provisioning on first use); prints the
+#           total time. Prometheus is optional: if it cannot be fetched or started, the rest
+#           still comes up, with a warning
+#   down    stop Prometheus, Kafka, then FerretDB
+#   status  exit 0 if all three are running, 3 otherwise
+#   reset   stop them and wipe their data (keeps the cache)
 set -euo pipefail
 
 COMPONENT=infra
@@ -23,10 +25,15 @@ cmd_up() {
     start="$(now_ms)"
     "$DEPLOY/ferretdb.sh" up
     "$DEPLOY/kafka.sh" up
+    if ! "$DEPLOY/prometheus.sh" up; then
+        warn "Prometheus did not come up (see above); Kafka and FerretDB are up, but nothing" \
+            "scrapes the services' metrics and the tests that need Prometheus will fail"
+    fi
     info "up in $(elapsed_s "$start")s (ferretdb $HOST:$FERRETDB_PORT, kafka $HOST:$KAFKA_PORT)"
 }
 
 cmd_down() {
+    "$DEPLOY/prometheus.sh" down
     "$DEPLOY/kafka.sh" down
     "$DEPLOY/ferretdb.sh" down
 }
@@ -35,10 +42,12 @@ cmd_status() {
     local rc=0
     "$DEPLOY/ferretdb.sh" status || rc=$?
     "$DEPLOY/kafka.sh" status || rc=$?
+    "$DEPLOY/prometheus.sh" status || rc=$?
     return "$rc"
 }
 
 cmd_reset() {
+    "$DEPLOY/prometheus.sh" reset
     "$DEPLOY/kafka.sh" reset
     "$DEPLOY/ferretdb.sh" reset
 }

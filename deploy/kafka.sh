@@ -7,6 +7,12 @@
 #   down       stop (SIGTERM, SIGKILL after 30 s)
 #   status     exit 0 if running, 3 if stopped
 #   reset      down, then wipe $DATA/kafka (keeps the cache)
+#
+# Optional SASL_SSL listener (off unless KAFKA_SASL_SSL_PORT is set), for testing Kafka
+# security on a second, separate broker (own DATA and ports): KAFKA_SASL_SSL_PORT, and
+# KAFKA_SCRAM_USERNAME/KAFKA_SCRAM_PASSWORD (no default; the SCRAM-SHA-512 and -256 user is
+# created when the storage is formatted). A CA and the broker's certificate (for 127.0.0.1
+# and localhost) are generated with openssl into $DATA/kafka/tls; clients trust ca.crt.
 set -euo pipefail
 
 COMPONENT=kafka
@@ -17,6 +23,8 @@ KAFKA_DIR="$ROOT/deploy/kafka"
 POM="$KAFKA_DIR/pom.xml"
 LOG4J_CONF="$KAFKA_DIR/log4j2.properties"
 TEMPLATE="$KAFKA_DIR/server.properties"
+SASL_SSL_TEMPLATE="$KAFKA_DIR/sasl-ssl.properties"
+KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
 LIBS="$CACHE/kafka/libs"
 STAMP="$CACHE/kafka/pom.sha256"
 DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -25,6 +33,9 @@ KAFKA_DATA="$DATA/kafka"
 PROPS="$KAFKA_DATA/server.properties"
 LOG_DIRS="$KAFKA_DATA/log"
 FORMAT_STAMP="$KAFKA_DATA/formatted-for"
+TLS_DIR="$KAFKA_DATA/tls"
+KEYSTORE="$TLS_DIR/broker.p12"
+KEYSTORE_PASSWORD_FILE="$TLS_DIR/keystore.password"
 LOGFILE="$LOG_DIR/kafka.log"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 START_TIMEOUT_S=60
@@ -86,19 +97,65 @@ sed_escape() {
     printf '%s' "$1" | sed 's/[&|\\]/\\&/g'
 }
 
+sasl_ssl_enabled() {
+    [[ -n $KAFKA_SASL_SSL_PORT ]]
+}
+
+# ensure_tls: a CA and a broker certificate signed by it, in a PKCS12 keystore (made once).
+ensure_tls() {
+    [[ -s $KEYSTORE && -s $KEYSTORE_PASSWORD_FILE && -s $TLS_DIR/ca.crt ]] && return 0
+    need_cmd openssl "install OpenSSL (Debian: apt-get install openssl)"
+    info "generating a local CA and the broker's TLS certificate in $TLS_DIR"
+    rm -rf "$TLS_DIR"
+    mkdir -p "$TLS_DIR"
+    chmod 700 "$TLS_DIR"
+    (
+        cd "$TLS_DIR"
+        openssl rand -hex 24 >keystore.password
+        openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=Parity local CA" \
+            -keyout ca.key -out ca.crt \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=$HOST" -keyout broker.key -out broker.csr
+        printf 'subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth\n' "$HOST" >broker.ext
+        openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
+            -extfile broker.ext -out broker.crt
+        openssl pkcs12 -export -in broker.crt -inkey broker.key -certfile ca.crt -name kafka \
+            -passout file:keystore.password -out broker.p12
+    ) >"$TLS_DIR/openssl.log" 2>&1 || {
+        tail_log "$TLS_DIR/openssl.log"
+        die "could not generate the TLS material in $TLS_DIR"
+    }
+}
+
 render_config() {
     mkdir -p "$KAFKA_DATA"
-    sed -e "s|@HOST@|$HOST|g" \
-        -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
-        -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
-        -e "s|@LOG_DIRS@|$(sed_escape "$LOG_DIRS")|g" \
-        "$TEMPLATE" >"$PROPS.tmp"
+    local extra=""
+    if sasl_ssl_enabled; then extra=",SASL_SSL://$HOST:$KAFKA_SASL_SSL_PORT"; fi
+    (
+        umask 077 # with SASL_SSL, the file holds the keystore password
+        sed -e "s|@HOST@|$HOST|g" \
+            -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+            -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+            -e "s|@LOG_DIRS@|$(sed_escape "$LOG_DIRS")|g" \
+            -e "s|@EXTRA_LISTENERS@|$extra|g" \
+            "$TEMPLATE" >"$PROPS.tmp"
+        if sasl_ssl_enabled; then
+            sed -e "s|@KEYSTORE@|$(sed_escape "$KEYSTORE")|g" \
+                -e "s|@KEYSTORE_PASSWORD@|$(cat "$KEYSTORE_PASSWORD_FILE")|g" \
+                "$SASL_SSL_TEMPLATE" >>"$PROPS.tmp"
+        fi
+    )
     mv -f "$PROPS.tmp" "$PROPS"
 }
 
 # The controller endpoint is recorded in the metadata log at format time.
 format_key() {
-    echo "$HOST:$KAFKA_CONTROLLER_PORT"
+    if sasl_ssl_enabled; then
+        echo "$HOST:$KAFKA_CONTROLLER_PORT scram:$KAFKA_SCRAM_USERNAME"
+    else
+        echo "$HOST:$KAFKA_CONTROLLER_PORT"
+    fi
 }
 
 format_storage() {
@@ -111,8 +168,13 @@ format_storage() {
     local cluster_id
     cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid | tail -n 1)"
     [[ $cluster_id =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid returned '$cluster_id'"
+    local -a scram=()
+    if sasl_ssl_enabled; then
+        local user="name=$KAFKA_SCRAM_USERNAME,password=$KAFKA_SCRAM_PASSWORD"
+        scram=(--add-scram "SCRAM-SHA-512=[$user]" --add-scram "SCRAM-SHA-256=[$user]")
+    fi
     info "formatting $LOG_DIRS (cluster id $cluster_id)"
-    kafka_tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" |
+    kafka_tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" "${scram[@]}" |
         sed "s/^/$COMPONENT: /"
     format_key >"$FORMAT_STAMP"
 }
@@ -152,10 +214,17 @@ cmd_up() {
         return 0
     fi
     local port
-    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $KAFKA_SASL_SSL_PORT; do
         ! port_open "$HOST" "$port" ||
-            die "$HOST:$port is already in use by another process (set KAFKA_PORT/KAFKA_CONTROLLER_PORT)"
+            die "$HOST:$port is already in use by another process (set KAFKA_PORT/KAFKA_CONTROLLER_PORT/KAFKA_SASL_SSL_PORT)"
     done
+    if sasl_ssl_enabled; then
+        [[ -n ${KAFKA_SCRAM_USERNAME:-} && -n ${KAFKA_SCRAM_PASSWORD:-} ]] ||
+            die "KAFKA_SASL_SSL_PORT needs KAFKA_SCRAM_USERNAME and KAFKA_SCRAM_PASSWORD"
+        [[ $KAFKA_SCRAM_USERNAME$KAFKA_SCRAM_PASSWORD != *[],=[]* ]] ||
+            die "KAFKA_SCRAM_USERNAME/PASSWORD must not contain ',', '=', '[' or ']'"
+        ensure_tls
+    fi
 
     is_provisioned || cmd_provision
     render_config
