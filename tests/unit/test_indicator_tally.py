@@ -1,0 +1,264 @@
+"""The indicator service's pure core: contributions, the tally kept by differences, values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.indicators.domain.contributions import Rules, training_expiry
+from services.indicators.domain.indicators import figures, indicator_values, meets
+from services.indicators.domain.publication import content_of, is_news
+from services.indicators.domain.tally import Tally
+from shared.clock import VIETNAM
+from shared.contract import Target
+from shared.internal import (
+    OpenRecommendation,
+    PersonChanged,
+    UnitChanged,
+    UnitInspectionStatus,
+)
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=VIETNAM)
+TREE = {  # unit -> (parent, level)
+    "P": (None, "province"),
+    "A": ("P", "agency"),
+    "D1": ("A", "division"),
+    "D2": ("A", "division"),
+    "D3": ("A", "division"),
+}
+
+
+def unit(unit_id: str, *, active: bool = True, revision: int = 1, **changes: Any) -> UnitChanged:
+    parent, level = TREE.get(unit_id, ("A", "division"))
+    path: list[str] = []
+    current = parent
+    while current is not None:
+        path.insert(0, current)
+        current = TREE[current][0]
+    fields: dict[str, Any] = {
+        "unit_id": unit_id, "revision": revision, "registered": True, "name": unit_id,
+        "level": level, "parent_id": parent, "path": path, "active": active,
+        "valid_from": None, "valid_to": None, "closure": None, "merged_into": None,
+        "pending_parent": None, "anomalies": [],
+    }  # fmt: skip
+    return UnitChanged.model_validate({**fields, **changes})
+
+
+def person(
+    person_id: str,
+    *,
+    revision: int = 1,
+    gender: str = "female",
+    home: str = "D1",
+    positions: tuple[tuple[str, str], ...] = (),
+    pools: tuple[str, ...] = (),
+    trainings: tuple[datetime, ...] = (),
+    appointments: tuple[tuple[str, datetime], ...] = (),
+    left: bool = False,
+    ethnic_minority: bool = False,
+) -> PersonChanged:
+    since = "2024-01-01T00:00:00+00:00"
+    return PersonChanged.model_validate(
+        {
+            "person_id": person_id, "revision": revision, "registered": True,
+            "active": not left, "gender": gender, "ethnic_minority": ethnic_minority,
+            "category": "civil_servant", "home_unit_id": home,
+            "left_reason": "retired" if left else None,
+            "positions": [{"unit_id": u, "role": r, "since": since} for u, r in positions],
+            "planning_entries": [
+                {"unit_id": u, "role": "head", "period": "2026-2031", "since": since}
+                for u in pools
+            ],
+            "trainings": [
+                {"course_id": f"c{i}", "category": "leadership", "completed_at": t.isoformat()}
+                for i, t in enumerate(trainings)
+            ],
+            "appointments": [
+                {"unit_id": u, "role": "head", "time": t.isoformat()} for u, t in appointments
+            ],
+            "anomalies": [], "pending_units": [],
+        }
+    )  # fmt: skip
+
+
+def tally_of(*people: PersonChanged, units: tuple[UnitChanged, ...] = ()) -> Tally:
+    tally = Tally()
+    for u in units or tuple(unit(u) for u in TREE):
+        tally.put_unit(u)
+    for p in people:
+        tally.put_person(p)
+    tally.rebuild(NOW)
+    return tally
+
+
+def test_a_division_counts_once_whatever_the_number_of_women_leading_it() -> None:
+    tally = tally_of(
+        person("W1", positions=(("D1", "head"),)),
+        person("W2", positions=(("D1", "deputy_head"),)),
+        person("M1", gender="male", positions=(("D2", "head"),)),
+    )
+    agency = figures(tally.counters, "A")
+    assert agency["female_key_leader_division_share"] == (1, 3)
+    assert agency["female_leader_share"] == (2, 3)
+    assert agency["female_head_share"] == (1, 2)
+    assert figures(tally.counters, "D1")["female_key_leader_division_share"] == (1, 1)
+    assert figures(tally.counters, "P")["female_key_leader_agency_share"] == (0, 2)
+
+
+def test_a_person_in_two_pools_is_one_person_and_the_floor_is_inclusive() -> None:
+    tally = tally_of(
+        person("W1", pools=("D1", "D2")),
+        person("M1", gender="male", pools=("D1",)),
+        person("M2", gender="male", pools=("D1",)),
+        person("M3", gender="male", pools=("D1",)),
+    )
+    agency = figures(tally.counters, "A")
+    assert agency["female_share_in_division_planning_pool"] == (1, 4)
+    assert agency["units_with_female_in_planning_share"] == (2, 3)
+    # D1: 1 woman in 4 (exactly 25%: met); D2: 1 in 1; D3: empty pool, not counted
+    assert agency["units_meeting_planning_floor_share"] == (2, 2)
+
+
+def test_people_who_left_or_whose_home_unit_closed_count_nowhere() -> None:
+    tally = tally_of(
+        person("W1", positions=(("D1", "head"),), left=True),
+        person("W2", home="D2", positions=(("D1", "head"),)),
+        units=(*(unit(u) for u in TREE if u != "D2"), unit("D2", active=False)),
+    )
+    agency = figures(tally.counters, "A")
+    assert agency["female_leader_share"] == (0, 0)
+    assert agency["female_staff_share"] == (0, 0)
+    assert agency["female_key_leader_division_share"] == (0, 2)
+
+
+def test_a_training_qualifies_for_five_calendar_years_to_the_instant() -> None:
+    completed = datetime(2021, 11, 21, 9, 30, tzinfo=VIETNAM)
+    assert training_expiry(completed, Rules()) == completed.replace(year=2026) + timedelta(
+        microseconds=1
+    )
+    tally = tally_of(person("W1", pools=("D1",), trainings=(completed,)))
+    assert figures(tally.counters, "A")["trained_share_of_planned_women"] == (1, 1)
+    later = NOW + timedelta(seconds=1)
+    assert tally.due(later) == {"W1"}
+    tally.refresh_people(tally.due(later), later)
+    assert figures(tally.counters, "A")["trained_share_of_planned_women"] == (0, 1)
+
+
+def test_appointments_count_this_local_year_and_lapse_at_the_new_year() -> None:
+    this_year = datetime(2026, 1, 1, 0, 0, tzinfo=VIETNAM)  # 2025-12-31 17:00 UTC
+    last_year = this_year - timedelta(seconds=1)
+    tally = tally_of(
+        person("W1", appointments=(("D1", this_year), ("D1", last_year))),
+        person("M1", gender="male", left=True, appointments=(("D2", this_year),)),
+    )
+    assert figures(tally.counters, "A")["female_share_of_appointments_ytd"] == (1, 2)
+    new_year = datetime(2027, 1, 1, tzinfo=VIETNAM)
+    assert tally.due(new_year) == {"W1", "M1"}
+    tally.refresh_people(tally.due(new_year), new_year)  # a new year: everything re-derived
+    assert figures(tally.counters, "A")["female_share_of_appointments_ytd"] == (0, 0)
+
+
+def test_recommendations_and_inspected_divisions_roll_up() -> None:
+    tally = tally_of()
+    status = UnitInspectionStatus(
+        unit_id="D1",
+        revision=1,
+        open_recommendations=[
+            OpenRecommendation(recommendation_id="R1", inspection_id="I", due="2026-01-01",
+                               overdue=True),
+            OpenRecommendation(recommendation_id="R2", inspection_id="I", due="2027-01-01",
+                               overdue=False),
+        ],
+        inspected_years=[2025, 2026],
+    )  # fmt: skip
+    tally.put_inspection(status)
+    assert tally.refresh_units({"D1"}, NOW) >= {"D1", "A", "P"}
+    agency = figures(tally.counters, "A")
+    assert agency["open_recommendations"] == (2, None)
+    assert agency["overdue_recommendations"] == (1, None)
+    assert agency["units_inspected_share_ytd"] == (1, 3)
+
+
+def test_an_older_or_repeated_fact_changes_nothing() -> None:
+    tally = tally_of(person("W1", revision=2, positions=(("D1", "head"),)))
+    assert not tally.put_person(person("W1", revision=1))
+    assert not tally.put_person(person("W1", revision=2))
+    assert tally.put_person(person("W1", revision=3))
+
+
+def test_values_targets_and_meeting_them() -> None:
+    tally = tally_of(person("W1", positions=(("D1", "head"),)))
+    target = Target(plan="p", year=2030, value=0.95)
+    assert meets(None, target) is None
+    values = indicator_values(tally.counters, "A", chain=["A", "P"], plans=[], year=2026)
+    share = values["female_key_leader_division_share"]
+    assert (share.value, share.numerator, share.denominator) == (1 / 3, 1, 3)
+    assert share.target is None
+    assert share.meets_target is None
+    assert values["open_recommendations"].denominator is None
+    from fractions import Fraction
+
+    assert meets(Fraction(19, 20), target) is True  # exact: 19/20 meets 0.95
+    assert meets(Fraction(18, 20), target) is False
+
+
+def test_a_closed_unit_publishes_one_last_record() -> None:
+    tally = tally_of()
+    open_content = content_of(unit("D1"), {})
+    closed = unit("D1", active=False, revision=2)
+    closed_content = content_of(closed, {})
+    assert is_news(unit("D1"), open_content, None)
+    assert not is_news(unit("D1"), open_content, open_content)
+    assert is_news(closed, closed_content, open_content)
+    assert not is_news(closed, closed_content, closed_content | {"name": "other"})
+    assert tally.organisation.is_active("D1")
+
+
+roles = st.sampled_from(["head", "deputy_head"])
+units_ = st.sampled_from(["P", "A", "D1", "D2", "D3"])
+facts = st.builds(
+    lambda pid, gender, home, pos, pools, left, em: (pid, gender, home, pos, pools, left, em),
+    st.sampled_from(["X1", "X2", "X3", "X4"]),
+    st.sampled_from(["female", "male"]),
+    units_,
+    st.lists(st.tuples(units_, roles), max_size=3),
+    st.lists(units_, max_size=3),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(facts, min_size=1, max_size=25), st.sets(units_, max_size=2))
+def test_counters_kept_by_differences_equal_a_full_rebuild(
+    changes: list[Any], closed: set[str]
+) -> None:
+    incremental = Tally()
+    for u in TREE:
+        incremental.put_unit(unit(u, active=u not in closed))
+    incremental.rebuild(NOW)
+    revisions: dict[str, int] = {}
+    for pid, gender, home, positions, pools, left, em in changes:
+        revisions[pid] = revisions.get(pid, 0) + 1
+        fact = person(
+            pid, revision=revisions[pid], gender=gender, home=home,
+            positions=tuple(positions), pools=tuple(pools), left=left, ethnic_minority=em,
+            appointments=tuple((u, NOW - timedelta(days=1)) for u, _ in positions),
+        )  # fmt: skip
+        incremental.put_person(fact)
+        incremental.refresh_people({pid}, NOW)
+    rebuilt = Tally(organisation=incremental.organisation, people=dict(incremental.people))
+    rebuilt.rebuild(NOW)
+    assert +incremental.counters == +rebuilt.counters
+    assert all(v > 0 for v in incremental.counters.values())
+
+
+def test_the_rebuild_reports_the_units_whose_counters_moved() -> None:
+    tally = tally_of(person("W1", home="D2", positions=(("D2", "head"),)))
+    tally.put_unit(unit("D2", active=False, revision=2))
+    changed = tally.rebuild(datetime(2026, 11, 22, tzinfo=UTC))
+    assert {"D2", "A", "P"} <= changed
+    assert "D3" not in changed
