@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from shared.asyncapi import service_documents
 from shared.contract import (
     EVENT_TYPES,
     INDICATORS_EVENT_TYPE,
@@ -187,8 +188,11 @@ def asyncapi_document(
 
 
 def asyncapi_documents() -> dict[str, dict[str, Any]]:
+    """The four services' documents (``shared/asyncapi.py``) and any registered one."""
     load_service_registrations()
-    return {name: factory() for name, factory in sorted(_asyncapi_factories.items())}
+    documents = service_documents(event_schema)
+    documents.update((name, factory()) for name, factory in _asyncapi_factories.items())
+    return dict(sorted(documents.items()))
 
 
 # --- files ---------------------------------------------------------------------------------

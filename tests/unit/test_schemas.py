@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ValidationError
 
 from shared import schemas
+from shared.asyncapi import SERVICES
 from shared.contract import EVENT_TYPES, Notification, UnitIndicators
 from tests.samples import ALL_TYPES, UNIT_ID, sample_event, sample_payload
 
@@ -61,7 +62,7 @@ def test_there_is_one_schema_per_event_type(generated: dict[str, dict[str, Any]]
 
 def test_write_then_check_is_clean_and_deterministic(tmp_path: Path) -> None:
     written = schemas.write_schemas(tmp_path)
-    assert len(written) == len(ALL_TYPES)
+    assert len(written) == len(ALL_TYPES) + len(SERVICES)
     first = {p: p.read_bytes() for p in written}
     assert schemas.check_schemas(tmp_path) == []
     schemas.write_schemas(tmp_path)
@@ -87,7 +88,7 @@ def test_check_finds_changed_missing_and_extra_files(tmp_path: Path) -> None:
 
 
 def test_check_of_an_empty_directory_lists_every_file(tmp_path: Path) -> None:
-    assert len(schemas.check_schemas(tmp_path / "nothing")) == len(ALL_TYPES)
+    assert len(schemas.check_schemas(tmp_path / "nothing")) == len(ALL_TYPES) + len(SERVICES)
 
 
 def test_cli_check_exits_1_with_a_hint_then_0_after_writing(
@@ -275,3 +276,17 @@ def test_register_asyncapi_rejects_bad_names_and_duplicates(registered: str) -> 
     with pytest.raises(ValueError, match="already registered"):
         schemas.register_asyncapi(registered, lambda: {})
     schemas.register_asyncapi(registered, _document)  # the same factory again is harmless
+
+
+def test_every_service_has_an_asyncapi_document_naming_its_topics() -> None:
+    for service, (consumes, publishes) in SERVICES.items():
+        text = (REPO_SCHEMAS / "asyncapi" / f"{service}.json").read_text(encoding="utf-8")
+        document = json.loads(text)
+        assert document["asyncapi"] == "3.0.0"
+        actions = {(op["action"], op["channel"]["$ref"].split("/")[-1])
+                   for op in document["operations"].values()}  # fmt: skip
+        assert {("receive", t) for t in consumes} | {("send", t) for t in publishes} <= actions
+        for message in document["components"]["messages"].values():
+            reference = message.get("payload", {}).get("$ref")
+            if reference is not None:  # a contract event: its schema file exists
+                assert (REPO_SCHEMAS / "asyncapi" / reference).resolve().is_file()
