@@ -19,8 +19,19 @@ from pymongo.errors import BulkWriteError
 Document = dict[str, Any]
 
 
+# No operation waits forever: a stalled store makes the handler fail, and the batch comes
+# again (the consumer's ack policy), instead of a partition silently stuck.
+OPERATION_TIMEOUT_MS = 60_000
+
+
 def make_mongo_client(url: str, *, app_name: str) -> AsyncMongoClient[Document]:
-    return AsyncMongoClient(url, tz_aware=True, appname=app_name, serverSelectionTimeoutMS=10_000)
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        appname=app_name,
+        serverSelectionTimeoutMS=10_000,
+        timeoutMS=OPERATION_TIMEOUT_MS,
+    )
 
 
 def database(client: AsyncMongoClient[Document], name: str) -> AsyncDatabase[Document]:
@@ -36,9 +47,12 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
 
 
 # FerretDB 1.24 (SQLite) stalls on a bulk write of about 100 updates or more (a 400-document
-# bulk never returned, and the server answered nothing else until restarted), so bulks are
-# cut into chunks of 50.
-MAX_BULK_OPERATIONS = 50
+# bulk never returned, and the server answered nothing else until restarted); it keeps at
+# most 100 SQLite connections, and a bulk of 50 still stalled once three services' bulks
+# and concurrent reads ran at the same time. So bulks are cut into chunks of 20 and reads
+# by _id go 8 at a time.
+MAX_BULK_OPERATIONS = 20
+MAX_CONCURRENT_READS = 8
 DUPLICATE_KEY = 11000
 
 WriteRequest = InsertOne[Document] | ReplaceOne[Document] | UpdateOne | DeleteMany
@@ -126,8 +140,8 @@ async def find_by_ids(
     """
     found: dict[str, Document] = {}
     wanted = list(dict.fromkeys(ids))
-    for start in range(0, len(wanted), MAX_BULK_OPERATIONS):
-        chunk = wanted[start : start + MAX_BULK_OPERATIONS]
+    for start in range(0, len(wanted), MAX_CONCURRENT_READS):
+        chunk = wanted[start : start + MAX_CONCURRENT_READS]
         docs = await asyncio.gather(*(collection.find_one({"_id": i}, projection) for i in chunk))
         found.update((d["_id"], d) for d in docs if d is not None)
     return found

@@ -185,3 +185,77 @@ async def test_the_feed_matches_the_independent_recomputation(
         dead = await read_to_end(kafka_settings, dead_letter_topic(topic))
         assert len(dead) == sum(1 for r in poison if r.topic == topic)
         assert all(dict(r.headers).get("parity_error") for r in dead)
+
+
+async def without_revisions(collection: Any) -> dict[str, Document]:
+    return {d["_id"]: {k: v for k, v in d.items() if k != "rev"} async for d in collection.find()}
+
+
+def person_view(doc: Document) -> tuple[Any, ...]:
+    return (
+        doc["gender"],
+        doc["home_unit_id"],
+        doc["left_reason"] is not None,
+        sorted((p["unit_id"], p["role"]) for p in doc["positions"]),
+        sorted((e["unit_id"], e["role"], e["period"]) for e in doc["planning_entries"]),
+        len(doc["trainings"]),
+    )
+
+
+def reference_view(person: reference.PersonState) -> tuple[Any, ...]:
+    return (
+        person.gender,
+        person.home_unit_id,
+        person.left,
+        sorted(person.positions),
+        sorted(person.planning),
+        len(person.trainings),
+    )
+
+
+async def test_the_projections_match_the_recomputation_and_a_replay_gives_the_same(
+    pipeline: Pipeline,
+    producer: AIOKafkaProducer,
+    kafka_settings: KafkaSettings,
+    mongodb_url: str,
+    mongo: AsyncMongoClient[Document],
+    clock: ManualClock,
+) -> None:
+    await produce_province(producer, PROVINCE)
+    await pipeline.settle()
+    world = reference.replay(PROVINCE.events(), PROVINCE.now)
+    people = mongo[pipeline.database]["people"]
+    projected = {d["_id"]: d async for d in people.find({"registered": True})}
+    assert set(projected) == set(world.people)
+    assert {p: person_view(d) for p, d in projected.items()} == {
+        p: reference_view(state) for p, state in world.people.items()
+    }
+    units = {d["_id"]: d async for d in mongo[pipeline.database]["units"].find()}
+    assert {u for u, d in units.items() if d["registered"]} == set(world.units)
+    assert {u: (d["parent_id"], not d["active"]) for u, d in units.items() if d["registered"]} == {
+        u: (state.parent_id, state.closed) for u, state in world.units.items()
+    }
+
+    # The same topics read again from the start by a second instance: identical projections.
+    replay_database = f"{pipeline.database}_replay"
+    settings = personnel_settings(kafka_settings, mongodb_url, replay_database)
+    settings.sweep_interval_seconds = 1.0
+    async with build_personnel(settings, clock=clock):
+        await wait_consumed(
+            kafka_settings,
+            {
+                f"{settings.group_id}.{UNITS_TOPIC}": [UNITS_TOPIC],
+                f"{settings.group_id}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
+            },
+            timeout=240,
+        )
+    try:
+        for collection in ("people", "units"):
+            # Everything but ``rev``, which counts writes, and writes depend on batching.
+            first = await without_revisions(mongo[pipeline.database][collection])
+            again = await without_revisions(mongo[replay_database][collection])
+            assert set(first) == set(again), collection
+            differing = {k for k in first if first[k] != again[k]}
+            assert differing == set(), (collection, sorted(differing)[:3])
+    finally:
+        await mongo.drop_database(replay_database)
