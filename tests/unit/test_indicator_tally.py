@@ -20,68 +20,9 @@ from shared.internal import (
     UnitChanged,
     UnitInspectionStatus,
 )
+from tests.facts import TREE, person, unit
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=VIETNAM)
-TREE = {  # unit -> (parent, level)
-    "P": (None, "province"),
-    "A": ("P", "agency"),
-    "D1": ("A", "division"),
-    "D2": ("A", "division"),
-    "D3": ("A", "division"),
-}
-
-
-def unit(unit_id: str, *, active: bool = True, revision: int = 1, **changes: Any) -> UnitChanged:
-    parent, level = TREE.get(unit_id, ("A", "division"))
-    path: list[str] = []
-    current = parent
-    while current is not None:
-        path.insert(0, current)
-        current = TREE[current][0]
-    fields: dict[str, Any] = {
-        "unit_id": unit_id, "revision": revision, "registered": True, "name": unit_id,
-        "level": level, "parent_id": parent, "path": path, "active": active,
-        "valid_from": None, "valid_to": None, "closure": None, "merged_into": None,
-        "pending_parent": None, "anomalies": [],
-    }  # fmt: skip
-    return UnitChanged.model_validate({**fields, **changes})
-
-
-def person(
-    person_id: str,
-    *,
-    revision: int = 1,
-    gender: str = "female",
-    home: str = "D1",
-    positions: tuple[tuple[str, str], ...] = (),
-    pools: tuple[str, ...] = (),
-    trainings: tuple[datetime, ...] = (),
-    appointments: tuple[tuple[str, datetime], ...] = (),
-    left: bool = False,
-    ethnic_minority: bool = False,
-) -> PersonChanged:
-    since = "2024-01-01T00:00:00+00:00"
-    return PersonChanged.model_validate(
-        {
-            "person_id": person_id, "revision": revision, "registered": True,
-            "active": not left, "gender": gender, "ethnic_minority": ethnic_minority,
-            "category": "civil_servant", "home_unit_id": home,
-            "left_reason": "retired" if left else None,
-            "positions": [{"unit_id": u, "role": r, "since": since} for u, r in positions],
-            "planning_entries": [
-                {"unit_id": u, "role": "head", "period": "2026-2031", "since": since}
-                for u in pools
-            ],
-            "trainings": [
-                {"course_id": f"c{i}", "category": "leadership", "completed_at": t.isoformat()}
-                for i, t in enumerate(trainings)
-            ],
-            "appointments": [
-                {"unit_id": u, "role": "head", "time": t.isoformat()} for u, t in appointments
-            ],
-            "anomalies": [], "pending_units": [],
-        }
-    )  # fmt: skip
 
 
 def tally_of(*people: PersonChanged, units: tuple[UnitChanged, ...] = ()) -> Tally:
@@ -262,3 +203,13 @@ def test_the_rebuild_reports_the_units_whose_counters_moved() -> None:
     changed = tally.rebuild(datetime(2026, 11, 22, tzinfo=UTC))
     assert {"D2", "A", "P"} <= changed
     assert "D3" not in changed
+
+
+def test_the_readme_explains_every_indicator_as_the_catalogue_does() -> None:
+    from pathlib import Path
+
+    from services.indicators.domain.indicators import CATALOGUE
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for indicator in CATALOGUE:
+        assert f"| `{indicator.id}` | {indicator.meaning} |" in readme

@@ -16,6 +16,7 @@ looked at again.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -46,6 +47,27 @@ class Tally:
     _people_parts: dict[str, Contribution] = field(default_factory=dict)
     _unit_parts: dict[str, Contribution] = field(default_factory=dict)
     _valid_until: dict[str, datetime] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        units: Iterable[UnitChanged],
+        people: Iterable[PersonChanged],
+        inspections: Iterable[UnitInspectionStatus],
+        rules: Rules,
+        now: datetime,
+    ) -> Tally:
+        """A tally built from scratch from the given facts."""
+        tally = cls(rules=rules)
+        for unit in units:
+            tally.put_unit(unit)
+        for person in people:
+            tally.put_person(person)
+        for status in inspections:
+            tally.put_inspection(status)
+        tally.rebuild(now)
+        return tally
 
     # --- facts ------------------------------------------------------------------------------
 

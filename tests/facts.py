@@ -1,0 +1,70 @@
+"""Builders of the personnel service's change events (``shared/internal.py``) for tests of
+the services that consume them: a small tree and people with what they hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.internal import PersonChanged, UnitChanged
+
+TREE = {  # unit -> (parent, level)
+    "P": (None, "province"),
+    "A": ("P", "agency"),
+    "D1": ("A", "division"),
+    "D2": ("A", "division"),
+    "D3": ("A", "division"),
+}
+
+
+def unit(unit_id: str, *, active: bool = True, revision: int = 1, **changes: Any) -> UnitChanged:
+    parent, level = TREE.get(unit_id, ("A", "division"))
+    path: list[str] = []
+    current = parent
+    while current is not None:
+        path.insert(0, current)
+        current = TREE[current][0]
+    fields: dict[str, Any] = {
+        "unit_id": unit_id, "revision": revision, "registered": True, "name": unit_id,
+        "level": level, "parent_id": parent, "path": path, "active": active,
+        "valid_from": None, "valid_to": None, "closure": None, "merged_into": None,
+        "pending_parent": None, "anomalies": [],
+    }  # fmt: skip
+    return UnitChanged.model_validate({**fields, **changes})
+
+
+def person(
+    person_id: str,
+    *,
+    revision: int = 1,
+    gender: str = "female",
+    home: str = "D1",
+    positions: tuple[tuple[str, str], ...] = (),
+    pools: tuple[str, ...] = (),
+    trainings: tuple[datetime, ...] = (),
+    appointments: tuple[tuple[str, datetime], ...] = (),
+    left: bool = False,
+    ethnic_minority: bool = False,
+) -> PersonChanged:
+    since = "2024-01-01T00:00:00+00:00"
+    return PersonChanged.model_validate(
+        {
+            "person_id": person_id, "revision": revision, "registered": True,
+            "active": not left, "gender": gender, "ethnic_minority": ethnic_minority,
+            "category": "civil_servant", "home_unit_id": home,
+            "left_reason": "retired" if left else None,
+            "positions": [{"unit_id": u, "role": r, "since": since} for u, r in positions],
+            "planning_entries": [
+                {"unit_id": u, "role": "head", "period": "2026-2031", "since": since}
+                for u in pools
+            ],
+            "trainings": [
+                {"course_id": f"c{i}", "category": "leadership", "completed_at": t.isoformat()}
+                for i, t in enumerate(trainings)
+            ],
+            "appointments": [
+                {"unit_id": u, "role": "head", "time": t.isoformat()} for u, t in appointments
+            ],
+            "anomalies": [], "pending_units": [],
+        }
+    )  # fmt: skip
