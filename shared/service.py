@@ -1,23 +1,32 @@
-"""What every service's composition root shares: decoding a batch with dead letters,
-the HTTP side (``/metrics``, ``/health``) and running the app under uvicorn."""
+"""What every service's composition root shares: its clients (MongoDB and a Kafka producer),
+decoding a batch with dead letters, the HTTP side (``/metrics``, ``/health``) and running the
+app under uvicorn."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
+from aiokafka import AIOKafkaProducer
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.dead_letters import DeadLetters
 from shared.envelope import InboundEvent, PoisonRecord, decode_record
+from shared.kafka import make_producer
 from shared.metrics import ServiceMetrics
+from shared.settings import ServiceSettings
+from shared.store import Document, database, make_mongo_client, ping
 
 log = logging.getLogger("parity")
+T = TypeVar("T")
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
@@ -32,19 +41,90 @@ class Record(Protocol):
     timestamp: int
 
 
+class Clients:
+    """A service's MongoDB client and Kafka producer: opened on start-up (never at import or
+    in ``build``), closed on shutdown, and what the ``store`` health check asks."""
+
+    def __init__(self, settings: ServiceSettings, *, service: str) -> None:
+        self._settings = settings
+        self._service = service
+        self._mongo: AsyncMongoClient[Document] | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    async def open(self) -> tuple[AsyncDatabase[Document], AIOKafkaProducer]:
+        """Connect; returns the service's own database and the started producer."""
+        settings = self._settings
+        self._mongo = make_mongo_client(
+            settings.mongodb_url.get_secret_value(), app_name=self._service
+        )
+        producer = self._producer = make_producer(settings.kafka, service=self._service)
+        await producer.start()
+        return database(self._mongo, settings.mongodb_database), producer
+
+    async def close(self) -> None:
+        """Stop the producer (it flushes what is pending), then close the MongoDB client."""
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._mongo is not None:
+            await self._mongo.close()
+
+    async def store_healthy(self) -> bool:
+        return self._mongo is not None and await ping(self._mongo)
+
+
+async def cancel_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the service's background tasks, wait until each has ended, and forget them."""
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    tasks.clear()
+
+
 def records_of(raw_message: Any) -> tuple[Record, ...]:
     """FastStream hands a batch subscriber a tuple of records, a single one otherwise."""
     return tuple(raw_message) if isinstance(raw_message, tuple) else (raw_message,)
 
 
+def value_decoder(decode: Callable[[bytes | None], T]) -> Callable[[Record], T]:
+    """A record decoder that reads only the record's value (``shared.internal.decode_change``)."""
+
+    def decode_value(record: Record) -> T:
+        return decode(record.value)
+
+    return decode_value
+
+
+def contract_event(record: Record) -> InboundEvent:
+    """A record of a contract topic as an event (``shared.envelope.decode_record``)."""
+    return decode_record(record.topic, record.value, record.headers)
+
+
+@overload
 async def decode_batch(
     records: Sequence[Record], *, dead_letters: DeadLetters
-) -> list[tuple[InboundEvent, Record]]:
-    """Valid events of a batch, in order; every poison record is on its DLQ before this returns."""
+) -> list[tuple[InboundEvent, Record]]: ...
+
+
+@overload
+async def decode_batch(
+    records: Sequence[Record], *, dead_letters: DeadLetters, decode: Callable[[Record], T]
+) -> list[tuple[T, Record]]: ...
+
+
+async def decode_batch(
+    records: Sequence[Record],
+    *,
+    dead_letters: DeadLetters,
+    decode: Callable[[Record], Any] = contract_event,
+) -> list[tuple[Any, Record]]:
+    """The decoded values of a batch with their records, in order; ``decode`` raises
+    PoisonRecord for what it cannot read, and every such record is on its DLQ before this
+    returns. By default, records of a contract topic decoded as events."""
     valid = []
     for record in records:
         try:
-            valid.append((decode_record(record.topic, record.value, record.headers), record))
+            valid.append((decode(record), record))
         except PoisonRecord as poison:
             log.warning("dead letter from %s: %s", record.topic, poison)
             await dead_letters.send(

@@ -13,19 +13,17 @@ Run it with ``parity-indicators`` (or ``python -m services.indicators``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import Field
-from pymongo import AsyncMongoClient
 
 from services.indicators.domain.contributions import Rules
 from services.indicators.domain.tally import Tally
@@ -35,19 +33,26 @@ from services.indicators.metrics import IndicatorMetrics, make_indicator_metrics
 from services.indicators.store import IndicatorsStore
 from shared.clock import Clock, SystemClock
 from shared.dead_letters import DeadLetters
-from shared.envelope import PoisonRecord
 from shared.internal import (
     INSPECTION_STATUS_TOPIC,
     PEOPLE_CHANGES_TOPIC,
     UNIT_CHANGES_TOPIC,
-    InternalChange,
     decode_change,
 )
-from shared.kafka import all_topics, ensure_topics, make_broker, make_producer
+from shared.kafka import all_topics, ensure_topics, make_broker
 from shared.plans import Plan, load_plans
-from shared.service import asgi_app, every, observe_latency, records_of, run
+from shared.service import (
+    Clients,
+    asgi_app,
+    cancel_tasks,
+    decode_batch,
+    every,
+    observe_latency,
+    records_of,
+    run,
+    value_decoder,
+)
 from shared.settings import ServiceSettings
-from shared.store import Document, database, make_mongo_client, ping
 
 INPUT_TOPICS = (UNIT_CHANGES_TOPIC, PEOPLE_CHANGES_TOPIC, INSPECTION_STATUS_TOPIC)
 
@@ -77,10 +82,9 @@ class IndicatorsSettings(ServiceSettings):
 class Runtime:
     """What exists only while the service runs (created on start-up, never at import)."""
 
+    clients: Clients
     deps: Collaborators | None = None
     dead_letters: DeadLetters | None = None
-    mongo: AsyncMongoClient[Document] | None = None
-    producer: AIOKafkaProducer | None = None
     owner: bool = False  # this replica holds the input partitions
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -121,7 +125,7 @@ def build(
     metrics = metrics or make_indicator_metrics()
     plans = plans if plans is not None else load_plans(settings.plans_dir)
     broker = make_broker(settings.kafka, service="indicators", registry=metrics.service.registry)
-    runtime = Runtime()
+    runtime = Runtime(clients=Clients(settings, service="indicators"))
 
     @broker.subscriber(
         *INPUT_TOPICS,
@@ -136,21 +140,11 @@ def build(
     async def on_changes(msg: KafkaMessage) -> None:
         deps, dead_letters = runtime.ready()
         records = records_of(msg.raw_message)
-        changes: list[InternalChange] = []
-        for record in records:
-            try:
-                changes.append(decode_change(record.value))
-            except PoisonRecord as poison:
-                await dead_letters.send(
-                    topic=record.topic,
-                    key=record.key,
-                    value=record.value,
-                    headers=record.headers,
-                    kind=poison.kind,
-                    reason=str(poison),
-                )
+        valid = await decode_batch(
+            records, dead_letters=dead_letters, decode=value_decoder(decode_change)
+        )
         async with runtime.lock:
-            await apply_changes(changes, deps=deps)
+            await apply_changes([change for change, _ in valid], deps=deps)
         observe_latency(deps.metrics.service, records)
 
     async def sweep_if_owner() -> None:
@@ -160,13 +154,9 @@ def build(
 
     async def start() -> None:
         await ensure_topics(settings.kafka, all_topics(settings.kafka.partitions))
-        mongo = runtime.mongo = make_mongo_client(
-            settings.mongodb_url.get_secret_value(), app_name="indicators"
-        )
-        producer = runtime.producer = make_producer(settings.kafka, service="indicators")
-        store = IndicatorsStore(database(mongo, settings.mongodb_database))
+        db, producer = await runtime.clients.open()
+        store = IndicatorsStore(db)
         await store.create_indexes()
-        await producer.start()
         rules = settings.rules()
         runtime.deps = Collaborators(
             store=store,
@@ -186,22 +176,13 @@ def build(
         )
 
     async def stop() -> None:
-        for task in runtime.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if runtime.producer is not None:
-            await runtime.producer.stop()
-        if runtime.mongo is not None:
-            await runtime.mongo.close()
-
-    async def store_healthy() -> bool:
-        return runtime.mongo is not None and await ping(runtime.mongo)
+        await cancel_tasks(runtime.tasks)
+        await runtime.clients.close()
 
     return asgi_app(
         broker,
         metrics=metrics.service,
-        health_checks={"store": store_healthy},
+        health_checks={"store": runtime.clients.store_healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

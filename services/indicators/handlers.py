@@ -35,6 +35,10 @@ class Province:
 
     tally: Tally
     published: dict[str, Published] = field(default_factory=dict)
+    # A batch or sweep failed half-way (Kafka or the store down): the tally may hold facts
+    # whose records were never published or recorded, and the batch that comes again would
+    # find nothing new in them. The next batch or sweep reloads first.
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,16 @@ def split(changes: Iterable[InternalChange]) -> Facts:
 
 async def apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
     """Take the newer of the facts given, write them, publish the units they change."""
+    if deps.province.stale:
+        await reload(deps=deps)
+    try:
+        await _apply_changes(changes, deps=deps)
+    except BaseException:
+        deps.province.stale = True
+        raise
+
+
+async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
     tally = deps.province.tally
     given = split(changes)
     news = Facts(
@@ -85,6 +99,16 @@ async def apply_changes(changes: Iterable[InternalChange], *, deps: Collaborator
 
 async def sweep(*, deps: Collaborators) -> None:
     """Time passes: trainings age out, a new year starts (year-to-date figures, milestones)."""
+    if deps.province.stale:
+        await reload(deps=deps)
+    try:
+        await _sweep(deps=deps)
+    except BaseException:
+        deps.province.stale = True
+        raise
+
+
+async def _sweep(*, deps: Collaborators) -> None:
     tally, now = deps.province.tally, deps.clock.now()
     if now.astimezone(VIETNAM).year != tally.year:
         deps.metrics.rebuilds.labels(reason="new_year").inc()
@@ -99,15 +123,14 @@ async def sweep(*, deps: Collaborators) -> None:
 async def reload(*, deps: Collaborators) -> None:
     """Rebuild the province from the stored facts and publish whatever differs."""
     facts = await deps.store.load_facts()
-    tally = Tally(rules=deps.rules)
-    for unit in facts.units:
-        tally.put_unit(unit)
-    for person in facts.people:
-        tally.put_person(person)
-    for status in facts.inspections:
-        tally.put_inspection(status)
     now = deps.clock.now()
-    tally.rebuild(now)
+    tally = Tally.of(
+        units=facts.units,
+        people=facts.people,
+        inspections=facts.inspections,
+        rules=deps.rules,
+        now=now,
+    )
     deps.province.tally = tally
     deps.province.published = await deps.store.load_published()
     deps.metrics.rebuilds.labels(reason="reload").inc()
@@ -118,6 +141,7 @@ async def reload(*, deps: Collaborators) -> None:
         len(deps.province.published),
     )
     await publish_changes(set(tally.organisation.units), deps=deps, now=now)
+    deps.province.stale = False
 
 
 async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datetime) -> None:

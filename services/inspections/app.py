@@ -6,15 +6,12 @@ Run it with ``parity-inspections`` (or ``python -m services.inspections``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import Field
-from pymongo import AsyncMongoClient
 
 from services.inspections.handlers import (
     Collaborators,
@@ -31,11 +28,19 @@ from shared.clock import VIETNAM, Clock, SystemClock
 from shared.contract import INSPECTIONS_TOPIC
 from shared.dead_letters import DeadLetters
 from shared.internal import UnitChanged
-from shared.kafka import all_topics, ensure_topics, make_broker, make_producer
+from shared.kafka import all_topics, ensure_topics, make_broker
 from shared.organisation import Organisation, UnitsFeed
-from shared.service import asgi_app, decode_batch, every, observe_latency, records_of, run
+from shared.service import (
+    Clients,
+    asgi_app,
+    cancel_tasks,
+    decode_batch,
+    every,
+    observe_latency,
+    records_of,
+    run,
+)
 from shared.settings import ServiceSettings
-from shared.store import Document, database, make_mongo_client, ping
 
 
 class InspectionsSettings(ServiceSettings):
@@ -50,10 +55,9 @@ class InspectionsSettings(ServiceSettings):
 class Runtime:
     """What exists only while the service runs (created on start-up, never at import)."""
 
+    clients: Clients
     deps: Collaborators | None = None
     dead_letters: DeadLetters | None = None
-    mongo: AsyncMongoClient[Document] | None = None
-    producer: AIOKafkaProducer | None = None
     units_feed: UnitsFeed | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -75,7 +79,7 @@ def build(
     metrics = metrics or make_inspection_metrics()
     registry = metrics.service.registry
     broker = make_broker(settings.kafka, service="inspections", registry=registry)
-    runtime = Runtime()
+    runtime = Runtime(clients=Clients(settings, service="inspections"))
     tracker = RollupTracker()
     organisation = Organisation()
 
@@ -99,13 +103,9 @@ def build(
 
     async def start() -> None:
         await ensure_topics(settings.kafka, all_topics(settings.kafka.partitions))
-        mongo = runtime.mongo = make_mongo_client(
-            settings.mongodb_url.get_secret_value(), app_name="inspections"
-        )
-        producer = runtime.producer = make_producer(settings.kafka, service="inspections")
-        store = InspectionsStore(database(mongo, settings.mongodb_database))
+        db, producer = await runtime.clients.open()
+        store = InspectionsStore(db)
         await store.create_indexes()
-        await producer.start()
         feed = runtime.units_feed = UnitsFeed(settings.kafka, organisation, on_unit)
         await feed.start()  # the whole tree is known before the first batch
         deps = runtime.deps = Collaborators(
@@ -127,24 +127,15 @@ def build(
         )
 
     async def stop() -> None:
-        for task in runtime.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_tasks(runtime.tasks)
         if runtime.units_feed is not None:
             await runtime.units_feed.stop()
-        if runtime.producer is not None:
-            await runtime.producer.stop()
-        if runtime.mongo is not None:
-            await runtime.mongo.close()
-
-    async def store_healthy() -> bool:
-        return runtime.mongo is not None and await ping(runtime.mongo)
+        await runtime.clients.close()
 
     return asgi_app(
         broker,
         metrics=metrics.service,
-        health_checks={"store": store_healthy},
+        health_checks={"store": runtime.clients.store_healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

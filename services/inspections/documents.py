@@ -1,7 +1,8 @@
 """How the inspections projections look in MongoDB (described in README.md).
 
-Instants are RFC 3339 strings in UTC with microseconds, dates ISO strings (YYYY-MM-DD),
-as in the personnel service: both sort as they compare and survive the round trip exactly.
+Instants are RFC 3339 strings in UTC with microseconds (``shared.documents``), dates ISO
+strings (YYYY-MM-DD), as in the personnel service: both sort as they compare and survive the
+round trip exactly.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from services.inspections.domain.units import (
     contributions,
     named_units,
 )
-from services.personnel.documents import instant
+from shared.documents import instant
 from shared.internal import OpenRecommendation, UnitInspectionStatus
 
 Document = dict[str, Any]

@@ -30,10 +30,11 @@ from services.inspections.domain.inspection import InspectionState, fold_inspect
 from services.inspections.domain.units import own_facts, rollups
 from services.inspections.metrics import InspectionMetrics
 from services.inspections.status import StatusSink
-from services.inspections.store import InspectionsStore, Write, empty
-from services.personnel.domain.history import merge_into_history
+from services.inspections.store import InspectionsStore, Write
 from shared.clock import VIETNAM, Clock, local_date
+from shared.documents import empty
 from shared.envelope import InboundEvent
+from shared.history import merge_into_history
 from shared.internal import UnitInspectionStatus
 from shared.organisation import Organisation
 

@@ -24,21 +24,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.inspections.documents import Document
-from services.personnel.documents import entry_document, entry_from_document, instant
-from services.personnel.domain.history import HistoryEntry
+from shared.documents import Stored, entry_document, instant, stored_from_document
+from shared.history import HistoryEntry
 from shared.store import bulk_write, replace_newer
-
-DERIVED = ("_id", "rev", "history")
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A document as read: its revision (0 if new), history (inspections only) and fields."""
-
-    subject: str
-    rev: int
-    history: list[HistoryEntry]
-    fields: Document
 
 
 @dataclass(frozen=True)
@@ -53,19 +41,6 @@ class Write:
         if self.history is not None:
             doc["history"] = [entry_document(e) for e in self.history]
         return doc
-
-
-def empty(subject: str) -> Stored:
-    return Stored(subject=subject, rev=0, history=[], fields={})
-
-
-def _stored(doc: Document) -> Stored:
-    return Stored(
-        subject=doc["_id"],
-        rev=int(doc.get("rev", 0)),
-        history=[entry_from_document(e) for e in doc.get("history", [])],
-        fields={k: v for k, v in doc.items() if k not in DERIVED},
-    )
 
 
 class InspectionsStore:
@@ -165,7 +140,7 @@ async def _load(
 ) -> dict[str, Stored]:
     found: dict[str, Stored] = {}
     async for doc in collection.find({"_id": {"$in": list(subjects)}}, projection):
-        found[doc["_id"]] = _stored(doc)
+        found[doc["_id"]] = stored_from_document(doc)
     return found
 
 

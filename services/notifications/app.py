@@ -6,18 +6,15 @@ Run it with ``parity-notifications`` (or ``python -m services.notifications``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.kafka.annotations import KafkaMessage
-from pymongo import AsyncMongoClient
 
 from services.notifications.cli import read_subscriptions
 from services.notifications.delivery.email import EmailSender, SmtpServer
@@ -35,29 +32,37 @@ from services.notifications.handlers import (
     record_unit_anomalies,
 )
 from services.notifications.metrics import make_notification_metrics
-from services.notifications.records import change_decoder, decode_indicators, decode_records
+from services.notifications.records import change_decoder, decode_indicators
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
 from shared.clock import Clock, SystemClock
 from shared.contract import dead_letter_topic
 from shared.dead_letters import DeadLetters
 from shared.internal import UNIT_CHANGES_TOPIC, PersonChanged, UnitChanged, UnitInspectionStatus
-from shared.kafka import TopicSpec, all_topics, ensure_topics, make_broker, make_producer
+from shared.kafka import TopicSpec, all_topics, ensure_topics, make_broker
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.organisation import Organisation, UnitsFeed
 from shared.plans import load_plans
-from shared.service import asgi_app, every, observe_latency, records_of, run
-from shared.store import Document, database, make_mongo_client, ping
+from shared.service import (
+    Clients,
+    asgi_app,
+    cancel_tasks,
+    decode_batch,
+    every,
+    observe_latency,
+    records_of,
+    run,
+    value_decoder,
+)
 
 
 @dataclass
 class Runtime:
     """What exists only while the service runs (created on start-up, never at import)."""
 
+    clients: Clients
     deps: Collaborators | None = None
     dead_letters: DeadLetters | None = None
-    mongo: AsyncMongoClient[Document] | None = None
-    producer: AIOKafkaProducer | None = None
     session: aiohttp.ClientSession | None = None
     feed: UnitsFeed | None = None
     worker: OutboxWorker | None = None
@@ -101,7 +106,7 @@ def build(
     metrics = metrics or make_metrics("notifications")
     notification_metrics = make_notification_metrics(metrics.registry)
     broker = make_broker(settings.kafka, service="notifications", registry=metrics.registry)
-    runtime = Runtime()
+    runtime = Runtime(clients=Clients(settings, service="notifications"))
 
     def subscriber(topic: str) -> Callable[[Callable[[KafkaMessage], Awaitable[None]]], Any]:
         return broker.subscriber(
@@ -117,34 +122,37 @@ def build(
     async def on_indicators(msg: KafkaMessage) -> None:
         deps, dead_letters = runtime.ready()
         records = records_of(msg.raw_message)
-        updates = await decode_records(records, decode_indicators, dead_letters=dead_letters)
-        await apply_indicator_updates(updates, deps=deps)
+        decode = value_decoder(decode_indicators)
+        updates = await decode_batch(records, dead_letters=dead_letters, decode=decode)
+        await apply_indicator_updates((u for u, _ in updates), deps=deps)
         observe_latency(metrics, records)
 
     @subscriber(settings.inspection_status_topic)
     async def on_inspection_status(msg: KafkaMessage) -> None:
         deps, dead_letters = runtime.ready()
         records = records_of(msg.raw_message)
-        decode = change_decoder(UnitInspectionStatus)
-        statuses = await decode_records(records, decode, dead_letters=dead_letters)
-        await apply_inspection_statuses(statuses, deps=deps)
+        decode = value_decoder(change_decoder(UnitInspectionStatus))
+        statuses = await decode_batch(records, dead_letters=dead_letters, decode=decode)
+        await apply_inspection_statuses((s for s, _ in statuses), deps=deps)
         observe_latency(metrics, records)
 
     @subscriber(settings.people_changes_topic)
     async def on_people_changes(msg: KafkaMessage) -> None:
         deps, dead_letters = runtime.ready()
-        decode = change_decoder(PersonChanged)
-        people = await decode_records(
-            records_of(msg.raw_message), decode, dead_letters=dead_letters
+        decode = value_decoder(change_decoder(PersonChanged))
+        people = await decode_batch(
+            records_of(msg.raw_message), dead_letters=dead_letters, decode=decode
         )
-        await record_person_anomalies(people, deps=deps)
+        await record_person_anomalies((p for p, _ in people), deps=deps)
 
     @subscriber(UNIT_CHANGES_TOPIC)
     async def on_unit_changes(msg: KafkaMessage) -> None:
         deps, dead_letters = runtime.ready()
-        decode = change_decoder(UnitChanged)
-        units = await decode_records(records_of(msg.raw_message), decode, dead_letters=dead_letters)
-        await record_unit_anomalies(units, deps=deps)
+        decode = value_decoder(change_decoder(UnitChanged))
+        units = await decode_batch(
+            records_of(msg.raw_message), dead_letters=dead_letters, decode=decode
+        )
+        await record_unit_anomalies((u for u, _ in units), deps=deps)
 
     async def start() -> None:
         plans = tuple(load_plans(settings.plans_dir))
@@ -152,18 +160,14 @@ def build(
             read_subscriptions(settings.subscriptions_file) if settings.subscriptions_file else []
         )
         await ensure_topics(settings.kafka, topic_specs(settings))
-        mongo = runtime.mongo = make_mongo_client(
-            settings.mongodb_url.get_secret_value(), app_name="notifications"
-        )
-        store = NotificationsStore(database(mongo, settings.mongodb_database))
+        db, producer = await runtime.clients.open()
+        store = NotificationsStore(db)
         await store.create_indexes()
         for subscription in seeded:
             await store.put_subscription(subscription)
         organisation = Organisation()
         runtime.feed = UnitsFeed(settings.kafka, organisation)
         await runtime.feed.start()  # the whole tree before any rule runs
-        producer = runtime.producer = make_producer(settings.kafka, service="notifications")
-        await producer.start()
         session = runtime.session = aiohttp.ClientSession()
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         smtp = SmtpServer(
@@ -233,11 +237,7 @@ def build(
         if runtime.worker is not None and runtime.tasks:
             runtime.worker.stop()
             await asyncio.wait(runtime.tasks[:1], timeout=settings.shutdown_grace_seconds)
-        for task in runtime.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        runtime.tasks.clear()
+        await cancel_tasks(runtime.tasks)
 
     async def stop() -> None:
         await stop_workers()
@@ -245,18 +245,12 @@ def build(
             await runtime.feed.stop()
         if runtime.session is not None:
             await runtime.session.close()
-        if runtime.producer is not None:
-            await runtime.producer.stop()
-        if runtime.mongo is not None:
-            await runtime.mongo.close()
-
-    async def store_healthy() -> bool:
-        return runtime.mongo is not None and await ping(runtime.mongo)
+        await runtime.clients.close()
 
     app = asgi_app(
         broker,
         metrics=metrics,
-        health_checks={"store": store_healthy},
+        health_checks={"store": runtime.clients.store_healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -1,27 +1,22 @@
 """How the notifications service's collections look in MongoDB (see README.md).
 
-Instants are RFC 3339 strings in UTC with microseconds, which sort as they compare.
+Instants are RFC 3339 strings in UTC with microseconds, which sort as they compare
+(``shared.documents.instant``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from shared.contract import Notification
+from shared.documents import instant as instant
+from shared.documents import parse_instant as parse_instant
 
 Document = dict[str, Any]
 DeliveryChannel = Literal["event", "email", "webhook"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 NEVER = ""  # a lease that was never taken: sorts before every instant
-
-
-def instant(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def parse_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def delivery_id(notification_id: str, channel: DeliveryChannel, subscription_id: str | None) -> str:

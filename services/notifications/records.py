@@ -1,4 +1,5 @@
-"""Decoding the records the service consumes; what cannot be decoded goes to ``<topic>.dlq``.
+"""Decoding the records the service consumes; what cannot be decoded goes to ``<topic>.dlq``
+(``shared.service.decode_batch``).
 
 ``gender-equality.indicators.v1`` carries ``parity.unit.indicators`` events (contract
 section 4); the internal topics carry Parity's change events (``shared.internal``).
@@ -6,19 +7,15 @@ section 4); the internal topics carry Parity's change events (``shared.internal`
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
 
 from shared.contract import INDICATORS_EVENT_TYPE, UnitIndicators
-from shared.dead_letters import DeadLetters
 from shared.envelope import MAX_RECORD_BYTES, CloudEvent, PoisonRecord
 from shared.internal import decode_change
-from shared.service import Record
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -52,27 +49,3 @@ def change_decoder(model: type[T]) -> Callable[[bytes | None], T]:
         return change
 
     return decode
-
-
-async def decode_records(
-    records: Sequence[Record],
-    decode: Callable[[bytes | None], T],
-    *,
-    dead_letters: DeadLetters,
-) -> list[T]:
-    """The decoded values of a batch, in order; every poison record is on its DLQ first."""
-    decoded: list[T] = []
-    for record in records:
-        try:
-            decoded.append(decode(record.value))
-        except PoisonRecord as poison:
-            log.warning("dead letter from %s: %s", record.topic, poison)
-            await dead_letters.send(
-                topic=record.topic,
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-                kind=poison.kind,
-                reason=str(poison),
-            )
-    return decoded

@@ -17,10 +17,11 @@ from typing import Any
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notifications.documents import Document, instant, parse_instant
+from services.notifications.documents import Document
 from services.notifications.domain.policy import QuietMark
 from services.notifications.domain.subscriptions import Subscription
 from shared.contract import UnitIndicators
+from shared.documents import instant, parse_instant
 from shared.internal import UnitInspectionStatus
 from shared.store import bulk_write, replace_newer
 

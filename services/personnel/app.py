@@ -6,17 +6,14 @@ Run it with ``parity-personnel`` (or ``python -m services.personnel``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import Field
-from pymongo import AsyncMongoClient
 
 from services.personnel.changes import ChangeSink, KafkaChangeSink
 from services.personnel.handlers import (
@@ -29,12 +26,20 @@ from services.personnel.store import PersonnelStore
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
-from shared.kafka import all_topics, ensure_topics, make_broker, make_producer
+from shared.kafka import all_topics, ensure_topics, make_broker
 from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
-from shared.service import asgi_app, decode_batch, every, observe_latency, records_of, run
+from shared.service import (
+    Clients,
+    asgi_app,
+    cancel_tasks,
+    decode_batch,
+    every,
+    observe_latency,
+    records_of,
+    run,
+)
 from shared.settings import ServiceSettings
-from shared.store import Document, database, make_mongo_client, ping
 
 
 class PersonnelSettings(ServiceSettings):
@@ -49,10 +54,9 @@ class PersonnelSettings(ServiceSettings):
 class Runtime:
     """What exists only while the service runs (created on start-up, never at import)."""
 
+    clients: Clients
     deps: Collaborators | None = None
     dead_letters: DeadLetters | None = None
-    mongo: AsyncMongoClient[Document] | None = None
-    producer: AIOKafkaProducer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # The consumers and the sweep write people and units in turn: two writers of one
     # document in this process would overwrite each other (writes are by _id, see store.py).
@@ -89,7 +93,7 @@ def build(
     clock = clock or SystemClock()
     metrics = metrics or make_metrics("personnel")
     broker = make_broker(settings.kafka, service="personnel", registry=metrics.registry)
-    runtime = Runtime()
+    runtime = Runtime(clients=Clients(settings, service="personnel"))
 
     def subscriber(topic: str) -> Callable[[Callable[[KafkaMessage], Awaitable[None]]], Any]:
         # one group per topic, so that a replica joining for one topic does not pause the other
@@ -123,13 +127,9 @@ def build(
     async def start() -> None:
         partitions = settings.kafka.partitions
         await ensure_topics(settings.kafka, all_topics(partitions))
-        mongo = runtime.mongo = make_mongo_client(
-            settings.mongodb_url.get_secret_value(), app_name="personnel"
-        )
-        producer = runtime.producer = make_producer(settings.kafka, service="personnel")
-        store = PersonnelStore(database(mongo, settings.mongodb_database))
+        db, producer = await runtime.clients.open()
+        store = PersonnelStore(db)
         await store.create_indexes()
-        await producer.start()
         runtime.deps = Collaborators(
             store=store,
             changes=changes or KafkaChangeSink(producer=producer, clock=clock),
@@ -160,22 +160,13 @@ def build(
         )
 
     async def stop() -> None:
-        for task in runtime.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if runtime.producer is not None:
-            await runtime.producer.stop()
-        if runtime.mongo is not None:
-            await runtime.mongo.close()
-
-    async def store_healthy() -> bool:
-        return runtime.mongo is not None and await ping(runtime.mongo)
+        await cancel_tasks(runtime.tasks)
+        await runtime.clients.close()
 
     return asgi_app(
         broker,
         metrics=metrics,
-        health_checks={"store": store_healthy},
+        health_checks={"store": runtime.clients.store_healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -1,52 +1,21 @@
 """How the personnel projections look in MongoDB (documented in services/personnel/README.md).
 
 Instants are stored as RFC 3339 strings in UTC with microseconds, which sort as they
-compare and survive the round trip exactly (BSON dates keep milliseconds only).
+compare and survive the round trip exactly (BSON dates keep milliseconds only); event
+histories as ``shared.documents`` stores them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from services.personnel.domain.history import HistoryEntry
 from services.personnel.domain.people import PersonState
 from services.personnel.domain.units import Placement, UnitState
+from shared.documents import instant, parse_instant
 
 Document = dict[str, Any]
-
-
-def instant(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def parse_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def entry_document(entry: HistoryEntry) -> Document:
-    return {
-        "key": entry.key,
-        "type": entry.type,
-        "time": instant(entry.time),
-        "sequence": entry.sequence,
-        "arrival": entry.arrival,
-        "data": entry.data,
-    }
-
-
-def entry_from_document(doc: Document) -> HistoryEntry:
-    return HistoryEntry(
-        key=doc["key"],
-        type=doc["type"],
-        time=parse_instant(doc["time"]),
-        sequence=doc["sequence"],
-        arrival=doc["arrival"],
-        data=doc["data"],
-    )
 
 
 def _plain(value: Any) -> Any:

@@ -21,12 +21,13 @@ from services.personnel.documents import (
     unit_fields,
     unit_state_from_document,
 )
-from services.personnel.domain.history import merge_into_history
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import derive_tree, fold_unit
-from services.personnel.store import PersonnelStore, Write, empty
+from services.personnel.store import PersonnelStore, Write
 from shared.clock import Clock
+from shared.documents import empty
 from shared.envelope import InboundEvent
+from shared.history import merge_into_history
 from shared.metrics import ServiceMetrics
 
 MAX_ATTEMPTS = 8

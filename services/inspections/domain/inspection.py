@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from services.personnel.domain.history import HistoryEntry, in_effect, next_due
 from shared.clock import VIETNAM, local_date
+from shared.history import HistoryEntry, in_effect, next_due
 
 Status = Literal["pending", "planned", "started", "closed", "cancelled"]
 RecommendationStatus = Literal["open", "overdue", "resolved", "withdrawn"]
