@@ -20,6 +20,10 @@ infra-down:    ; deploy/infra.sh down
 infra-status:  ; deploy/infra.sh status
 infra-reset:   ; deploy/infra.sh reset
 
+.PHONY: demo
+demo: setup  ## load the demo province (deploy/demo/) into the running system (`make run` first)
+	$(VENV)/bin/parity demo
+
 .PHONY: alerts-check
 alerts-check:  ## promtool: the scrape configs, the alert rules and their unit tests
 	deploy/prometheus.sh check
@@ -41,8 +45,21 @@ test-unit: setup
 test: setup  ## lint, schema check, unit and integration tests against real Kafka and FerretDB
 	deploy/test.sh
 
-bench: setup
+# make bench [SIZE=agencies] [SCALE=n]: figures to bench/RESULTS.md. It starts its own Kafka
+# and FerretDB (DATA=$(BENCH_DATA), ports 29092/29093/27027), never the shared ones, and
+# stops what it started.
+BENCH_DATA ?= /tmp/parity-bench
+bench: setup  ## benchmarks: ratios measured in one run (see bench/RESULTS.md)
+	DATA=$(BENCH_DATA) KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093 FERRETDB_PORT=27027 \
+	PARITY_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:29092 PARITY_MONGODB_URL=mongodb://127.0.0.1:27027/ \
+	BENCH_DATA=$(BENCH_DATA) $(if $(SIZE),BENCH_AGENCIES=$(SIZE)) $(if $(SCALE),BENCH_SCALE=$(SCALE)) \
 	deploy/with-infra.sh $(PY) -m bench
+
+# make faults: the long form of tests/reliability (the short form runs in `make test`). It
+# starts its own Kafka and FerretDB on free ports under a temporary DATA, never the shared ones.
+.PHONY: faults
+faults: setup  ## fault tests: services, Kafka and the store killed mid-stream, replicas come and go
+	PARITY_FAULTS=long $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/reliability
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

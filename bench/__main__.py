@@ -1,0 +1,133 @@
+"""``python -m bench`` (``make bench``): every figure of bench/RESULTS.md in one run.
+
+Order: the province end to end with the services in this process, then freshness on the
+loaded province; the raw ceilings on the same records; a full rebuild by three service
+processes (their peak memory and a py-spy profile); the larger organisation end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from aiokafka import AIOKafkaProducer
+from pymongo import monitoring
+
+from bench import report
+from bench.ceilings import consume_ceiling, upsert_ceiling
+from bench.config import (
+    ROOT,
+    BenchSettings,
+    kafka_settings,
+    mongodb_url,
+    refuse_shared_infrastructure,
+)
+from bench.machine import describe, infra_pids
+from bench.probe import LagProbe
+from bench.profile import StoreBusy
+from bench.runs import INBOUND, Infra, end_to_end, rebuild
+from shared.kafka import all_topics, client_options
+from shared.store import make_mongo_client
+from tests.generator import generate_province, generate_with_snapshot
+from tests.integration.kafka_tools import recreate_topics
+
+
+def say(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
+
+
+async def run(settings: BenchSettings) -> report.Results:
+    kafka = kafka_settings(settings.partitions)
+    url = mongodb_url()
+    refuse_shared_infrastructure(kafka, url)
+    busy = StoreBusy()
+    monitoring.register(busy)  # before any client exists: the services' clients report too
+    mongo = make_mongo_client(url, app_name="bench")
+    producer = AIOKafkaProducer(
+        linger_ms=5, max_request_size=4 * 1024 * 1024, **client_options(kafka)
+    )
+    await producer.start()
+    try:
+        machine = await describe(ROOT, mongo)
+        for line in machine.lines():
+            say(line)
+        province, snapshot = generate_with_snapshot(settings.seed, settings.province_shape())
+        counts = Counter(r.topic for r in province.records)
+        say(f"province {settings.province_shape()}: {len(province.records)} records {dict(counts)}")
+        async with LagProbe(kafka) as probe:
+            infra = Infra(
+                kafka,
+                url,
+                mongo,
+                producer,
+                probe,
+                busy,
+                infra_pids(settings.data),
+                settings.settle_timeout_seconds,
+            )
+            await recreate_topics(kafka, all_topics(kafka.partitions))
+            say("2+3. province end to end (services in this process), then freshness")
+            province_run = await end_to_end(
+                infra,
+                province,
+                "province",
+                snapshot=snapshot,
+                freshness_events=settings.freshness_events,
+            )
+            say(f"   {province_run.per_second:.1f} events/s ({province_run.seconds:.1f} s)")
+            say("1. raw ceilings")
+            consume = await consume_ceiling(kafka, probe, INBOUND)
+            upsert = await upsert_ceiling(
+                mongo, f"bench_ceiling_{time.time_ns()}", province.records
+            )
+            say(f"   consume {consume.per_second:.0f}/s, upsert {upsert.per_second:.0f}/s")
+            say("4+6. full rebuild by three service processes (memory, py-spy)")
+            log_dir = (settings.data or ROOT / ".data") / "bench-logs"
+            rebuilt = await rebuild(infra, log_dir, profile=settings.profile)
+            say(f"   {rebuilt.seconds:.1f} s, peak memory {rebuilt.peak_resident_mb}")
+            larger = generate_province(settings.seed, settings.larger_shape())
+            say(f"5. larger organisation {settings.larger_shape()}: {len(larger.records)} records")
+            await recreate_topics(kafka, all_topics(kafka.partitions))
+            larger_run = await end_to_end(infra, larger, "larger")
+            say(f"   {larger_run.per_second:.1f} events/s ({larger_run.seconds:.1f} s)")
+    finally:
+        await producer.stop()
+        await mongo.close()
+    return report.Results(
+        machine=machine,
+        province_shape=repr(settings.province_shape()),
+        province_records=dict(counts),
+        larger_shape=repr(settings.larger_shape()),
+        larger_records=len(larger.records),
+        consume=consume,
+        upsert=upsert,
+        province=province_run,
+        rebuild=rebuilt,
+        larger=larger_run,
+        finished=report.now(),
+    )
+
+
+def quiet_logs() -> None:
+    """The services' start-up and dead-letter lines are expected here; keep the figures."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.disable(logging.INFO)  # FastStream's loggers set their own levels
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # topics being recreated
+    logging.getLogger("parity").setLevel(logging.ERROR)  # the province's poison records
+    logging.getLogger("parity.lag").setLevel(logging.CRITICAL)  # a new Kafka's first seconds
+
+
+def main() -> None:
+    settings = BenchSettings()
+    quiet_logs()
+    results = asyncio.run(run(settings))
+    text = report.render(results)
+    print(text)
+    report.write(settings.results, text)
+    say(f"written to {settings.results}")
+
+
+if __name__ == "__main__":
+    main()

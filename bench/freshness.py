@@ -1,0 +1,133 @@
+"""Freshness: single HR events at a fixed rate into a loaded province, each timed from the
+record produced to the indicator record of its unit that reflects it.
+
+Each event appoints an active person as deputy head (phó trưởng) of their own home unit, a
+leaf of the organisation, at an instant of the current year just before the province's
+``now``. Every such event adds one to the unit's ``female_share_of_appointments_ytd``
+denominator (re-appointments count as appointments), so the record that reflects event k
+is the unit's first feed record whose count reaches the base plus the events sent to that
+unit up to k. Leaves have no other descendants, so no other event moves that count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+
+from bench.probe import FeedRecord, FeedWatcher
+from shared.contract import PERSONNEL_TOPIC
+from shared.envelope import CloudEvent, encode_structured, new_event
+from tests.generator.state import Snapshot
+
+SOURCE = "hrms/bench"
+
+
+@dataclass(frozen=True)
+class Appointment:
+    unit_id: str
+    event: CloudEvent
+
+
+def appointments(snapshot: Snapshot, count: int, now: datetime) -> list[Appointment]:
+    """``count`` appointments spread round-robin over the leaves that have staff."""
+    parents = {parent for parent, _ in snapshot.units.values() if parent is not None}
+    staff: dict[str, list[str]] = defaultdict(list)
+    for person_id, unit_id in sorted(snapshot.people.items()):
+        staff[unit_id].append(person_id)
+    leaves = sorted(u for u in snapshot.units if u not in parents and staff[u])
+    if not leaves:
+        raise ValueError("the province has no leaf unit with staff")
+    start = now - timedelta(minutes=10)
+    chosen = []
+    for k in range(count):
+        unit_id = leaves[k % len(leaves)]
+        people = staff[unit_id]
+        person_id = people[(k // len(leaves)) % len(people)]
+        event = new_event(
+            source=SOURCE,
+            type_="hr.position.appointed",
+            subject=person_id,
+            time=start + timedelta(milliseconds=k),
+            data={"unit_id": unit_id, "role": "deputy_head", "decision_no": f"BENCH-{k}"},
+            event_id=f"bench-appointment-{k}",
+        )
+        chosen.append(Appointment(unit_id, event))
+    return chosen
+
+
+@dataclass(frozen=True)
+class Freshness:
+    sent: int
+    rate: float  # events/s actually offered
+    published_ms: list[float]  # produced -> indicator record produced (Kafka CreateTimes)
+    seen_ms: list[float]  # produced -> indicator record received by a consumer
+    missing: int  # events whose record did not come within the wait
+
+    def percentile(self, values: Sequence[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else math.nan
+
+
+async def measure(
+    producer: AIOKafkaProducer,
+    watcher: FeedWatcher,
+    chosen: Sequence[Appointment],
+    *,
+    base: dict[str, int],
+    rate: float,
+    wait_seconds: float = 60.0,
+) -> Freshness:
+    """Produce ``chosen`` at ``rate`` events/s (an absolute schedule, no drift), then match
+    each one to the feed record that reflects it."""
+    sent: Counter[str] = Counter()
+    expected: list[tuple[str, int]] = []
+    futures = []
+    started = time.monotonic()
+    for k, appointment in enumerate(chosen):
+        delay = started + k / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent[appointment.unit_id] += 1
+        expected.append(
+            (appointment.unit_id, base.get(appointment.unit_id, 0) + sent[appointment.unit_id])
+        )
+        value, headers = encode_structured(appointment.event)
+        futures.append(
+            await producer.send(
+                PERSONNEL_TOPIC,
+                value=value,
+                key=appointment.event.subject.encode(),
+                headers=headers,
+            )
+        )
+    offered = len(chosen) / max(time.monotonic() - started, 1e-9)
+    produced_ms = [metadata.timestamp for metadata in await asyncio.gather(*futures)]
+    deadline = time.monotonic() + wait_seconds
+    while not all(_match(watcher.records, u, n) for u, n in expected):
+        if time.monotonic() > deadline:
+            break
+        watcher.arrived.clear()
+        try:
+            await asyncio.wait_for(watcher.arrived.wait(), timeout=0.5)
+        except TimeoutError:
+            continue
+    published, seen, missing = [], [], 0
+    for (unit_id, count), produced in zip(expected, produced_ms, strict=True):
+        record = _match(watcher.records, unit_id, count)
+        if record is None:
+            missing += 1
+            continue
+        published.append(float(record.published_ms - produced))
+        seen.append(float(record.seen_ms - produced))
+    return Freshness(len(chosen), offered, published, seen, missing)
+
+
+def _match(records: Sequence[FeedRecord], unit_id: str, count: int) -> FeedRecord | None:
+    return next((r for r in records if r.unit_id == unit_id and r.appointments >= count), None)

@@ -1,0 +1,180 @@
+"""The pipeline under measurement: personnel, inspections and indicators, either in this
+process (each service's ``build()`` with a ManualClock, as the end-to-end test runs them) or
+as three processes (``python -m services.<name>``, configured by PARITY_* variables)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from bench.config import ROOT
+from bench.probe import Groups
+from services.indicators.app import IndicatorsSettings
+from services.indicators.app import build as build_indicators
+from services.inspections.app import InspectionsSettings
+from services.inspections.app import build as build_inspections
+from services.personnel.app import PersonnelSettings
+from services.personnel.app import build as build_personnel
+from shared.clock import ManualClock
+from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
+from shared.plans import load_plans
+from shared.settings import KafkaSettings
+from shared.store import Document
+from tests.generator import Record
+
+PLANS = ROOT / "deploy" / "plans"
+SERVICES = ("personnel", "inspections", "indicators")
+
+
+@dataclass(frozen=True)
+class Names:
+    """Consumer groups and databases of one pipeline (fresh ones: a run starts empty)."""
+
+    run: str
+
+    @classmethod
+    def fresh(cls, label: str) -> Names:
+        return cls(f"bench-{label}-{uuid.uuid4().hex[:8]}")
+
+    def group(self, service: str) -> str:
+        return f"{self.run}-{service}"
+
+    def database(self, service: str) -> str:
+        return f"{self.run}_{service}".replace("-", "_")
+
+    def groups(self) -> Groups:
+        personnel, inspections = self.group("personnel"), self.group("inspections")
+        return {
+            f"{personnel}.{UNITS_TOPIC}": [UNITS_TOPIC],
+            f"{personnel}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
+            f"{inspections}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
+            self.group("indicators"): [
+                UNIT_CHANGES_TOPIC,
+                PEOPLE_CHANGES_TOPIC,
+                INSPECTION_STATUS_TOPIC,
+            ],
+        }
+
+
+async def produce(producer: AIOKafkaProducer, records: Sequence[Record]) -> None:
+    pending = [
+        await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers) for r in records
+    ]
+    await asyncio.gather(*pending)
+
+
+@contextlib.asynccontextmanager
+async def in_process(
+    names: Names, *, kafka: KafkaSettings, mongodb_url: str, clock: ManualClock
+) -> AsyncIterator[None]:
+    """The three services running in this event loop, started before this yields."""
+    personnel = PersonnelSettings(
+        mongodb_url=mongodb_url,
+        mongodb_database=names.database("personnel"),
+        group_id=names.group("personnel"),
+        kafka=kafka,
+    )
+    inspections = InspectionsSettings(
+        mongodb_url=mongodb_url,
+        mongodb_database=names.database("inspections"),
+        group_id=names.group("inspections"),
+        kafka=kafka,
+    )
+    indicators = IndicatorsSettings(
+        mongodb_url=mongodb_url,
+        mongodb_database=names.database("indicators"),
+        group_id=names.group("indicators"),
+        kafka=kafka,
+    )
+    async with (
+        build_personnel(personnel, clock=clock),
+        build_inspections(inspections, clock=clock),
+        build_indicators(indicators, clock=clock, plans=load_plans(PLANS)),
+    ):
+        yield
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{self.name} exited ({self.process.returncode}):\n{tail}")
+
+
+def start_processes(
+    names: Names, *, kafka: KafkaSettings, mongodb_url: str, log_dir: Path
+) -> list[ServiceProcess]:
+    """``python -m services.<name>`` for each service, each with its own log file."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    started = []
+    for service in SERVICES:
+        env = {
+            **os.environ,
+            "PARITY_MONGODB_URL": mongodb_url,
+            "PARITY_MONGODB_DATABASE": names.database(service),
+            "PARITY_GROUP_ID": names.group(service),
+            "PARITY_METRICS_PORT": str(_free_port()),
+            "PARITY_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "PARITY_KAFKA_PARTITIONS": str(kafka.partitions),
+            "PARITY_PLANS_DIR": str(PLANS),
+        }
+        log = log_dir / f"{names.run}-{service}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"],
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(ServiceProcess(service, process, log))
+    return started
+
+
+async def stop_processes(processes: Sequence[ServiceProcess], timeout: float = 20.0) -> None:
+    """SIGTERM each process this bench started, then SIGKILL what is left after ``timeout``."""
+    for service in processes:
+        if service.process.poll() is None:
+            service.process.send_signal(signal.SIGTERM)
+    for service in processes:
+        for _ in range(int(timeout / 0.1)):
+            if service.process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            service.process.kill()
+            service.process.wait()
+
+
+async def drop_databases(mongo: AsyncMongoClient[Document], names: Names) -> None:
+    for service in SERVICES:
+        await mongo.drop_database(names.database(service))

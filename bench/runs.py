@@ -1,0 +1,172 @@
+"""The measured runs: a province end to end in this process (optionally followed by the
+freshness run), and a full rebuild by three service processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from bench.freshness import Freshness, appointments, measure
+from bench.machine import CpuMeter, cpu_seconds, peak_resident_mb
+from bench.pipeline import (
+    Names,
+    drop_databases,
+    in_process,
+    produce,
+    start_processes,
+    stop_processes,
+)
+from bench.probe import FeedWatcher, LagProbe, latest_appointments
+from bench.profile import Sampler, StoreBusy, where_time_goes
+from shared.clock import ManualClock
+from shared.contract import INDICATORS_TOPIC, INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.settings import KafkaSettings
+from shared.store import Document
+from tests.generator import Province
+from tests.generator.state import Snapshot
+from tests.integration.kafka_tools import read_to_end
+
+INBOUND = (UNITS_TOPIC, PERSONNEL_TOPIC, INSPECTIONS_TOPIC)
+
+
+@dataclass
+class Infra:
+    """What every run needs: the clients, the probes and the bench's own infrastructure."""
+
+    kafka: KafkaSettings
+    mongodb_url: str
+    mongo: AsyncMongoClient[Document]
+    producer: AIOKafkaProducer
+    probe: LagProbe
+    busy: StoreBusy
+    infra_pids: dict[str, int]
+    settle_timeout: float
+
+
+@dataclass
+class EndToEnd:
+    events: int
+    seconds: float
+    store_busy_seconds: float
+    cpu_seconds: dict[str, float]  # this process, ferretdb, kafka, the rest of the machine
+    store_commands: dict[str, tuple[int, float]]  # command -> (count, seconds in flight)
+    freshness: Freshness | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def per_event_ms(self) -> float:
+        return 1000 * self.seconds / self.events
+
+
+async def end_to_end(
+    infra: Infra,
+    province: Province,
+    label: str,
+    *,
+    snapshot: Snapshot | None = None,
+    freshness_events: int = 0,
+) -> EndToEnd:
+    """Start the services, produce every record of ``province``, wait until the feed is
+    settled. With a ``snapshot``, then run the freshness events at half the measured rate."""
+    names = Names.fresh(label)
+    clock = ManualClock(province.now)
+    meter = CpuMeter({"parity (this process)": os.getpid(), **infra.infra_pids})
+    try:
+        async with in_process(names, kafka=infra.kafka, mongodb_url=infra.mongodb_url, clock=clock):
+            meter.start()
+            infra.busy.start()
+            started = time.monotonic()
+            await produce(infra.producer, province.records)
+            seconds = await infra.probe.wait_settled(
+                names.groups(), started=started, timeout=infra.settle_timeout
+            )
+            busy = infra.busy.stop()
+            used = meter.stop()
+            result = EndToEnd(
+                events=len(province.records),
+                seconds=seconds,
+                store_busy_seconds=busy,
+                cpu_seconds=used,
+                store_commands={
+                    name: (count, infra.busy.command_seconds[name])
+                    for name, count in infra.busy.commands.most_common()
+                },
+            )
+            if snapshot is not None and freshness_events:
+                result.freshness = await _freshness(
+                    infra, province, snapshot, freshness_events, rate=result.per_second / 2
+                )
+            return result
+    finally:
+        await drop_databases(infra.mongo, names)
+
+
+async def _freshness(
+    infra: Infra, province: Province, snapshot: Snapshot, count: int, *, rate: float
+) -> Freshness:
+    base = latest_appointments(await read_to_end(infra.kafka, INDICATORS_TOPIC))
+    watcher = FeedWatcher(infra.kafka)
+    await watcher.start(await infra.probe.partitions(INDICATORS_TOPIC))
+    try:
+        chosen = appointments(snapshot, count, province.now)
+        return await measure(infra.producer, watcher, chosen, base=base, rate=rate)
+    finally:
+        await watcher.stop()
+
+
+@dataclass
+class Rebuild:
+    seconds: float
+    peak_resident_mb: dict[str, float]
+    cpu_seconds: dict[str, float]
+    profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+async def rebuild(infra: Infra, log_dir: Path, *, profile: bool) -> Rebuild:
+    """Fresh service processes (new groups, empty databases) on the loaded topics."""
+    names = Names.fresh("rebuild")
+    meter = CpuMeter(infra.infra_pids)
+    meter.start()
+    started = time.monotonic()
+    processes = start_processes(
+        names, kafka=infra.kafka, mongodb_url=infra.mongodb_url, log_dir=log_dir
+    )
+    samplers: list[tuple[str, Sampler]] = []
+    try:
+        if profile:
+            await asyncio.sleep(1.0)  # let the interpreters start before py-spy attaches
+            for service in processes:
+                sampler = Sampler(service.pid, log_dir / f"{names.run}-{service.name}.pyspy")
+                if sampler.start():
+                    samplers.append((service.name, sampler))
+
+        def alive() -> None:
+            for service in processes:
+                service.check_alive()
+
+        seconds = await infra.probe.wait_settled(
+            names.groups(), started=started, timeout=infra.settle_timeout, check=alive
+        )
+        used = meter.stop({s.name: cpu_seconds(s.pid) for s in processes})
+        memory = {s.name: peak_resident_mb(s.pid) for s in processes}
+    finally:
+        await stop_processes(processes)
+        for _, sampler in samplers:
+            with contextlib.suppress(Exception):
+                sampler.stop()
+        await drop_databases(infra.mongo, names)
+    result = Rebuild(seconds, memory, used)
+    for name, sampler in samplers:
+        if sampler.output.is_file():
+            result.profiles[name] = where_time_goes(sampler.output)
+    return result
