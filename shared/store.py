@@ -54,6 +54,7 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
 MAX_BULK_OPERATIONS = 20
 MAX_CONCURRENT_READS = 8
 DUPLICATE_KEY = 11000
+REPLACE_NEWER_ATTEMPTS = 8
 
 WriteRequest = InsertOne[Document] | ReplaceOne[Document] | UpdateOne | DeleteMany
 
@@ -106,25 +107,36 @@ async def replace_newer(
     Read, then insert or replace on ``_id`` and the revision read. Not the single
     conditional upsert it could be on MongoDB: FerretDB 1.24 answers an upsert whose filter
     misses an existing ``_id`` without the ``nModified`` field, and PyMongo's bulk API
-    then fails with KeyError. A writer racing us makes our replace match nothing or our
-    insert collide; either way the other write stands.
+    then fails with KeyError. Of documents given with the same ``_id``, only the highest
+    revision is written (two replaces on the revision read would leave the first one). A
+    writer racing us makes our replace match nothing or our insert collide: we read again
+    and write what is still older than ours.
     """
-    if not documents:
-        return
-    ids = [d["_id"] for d in documents]
-    stored = {
-        d["_id"]: d.get(revision_field, -1)
-        async for d in collection.find({"_id": {"$in": ids}}, {revision_field: 1})
-    }
-    requests: list[WriteRequest] = []
+    newest: dict[Any, Document] = {}
     for document in documents:
-        known = stored.get(document["_id"])
-        if known is None:
-            requests.append(InsertOne(document))
-        elif known < document[revision_field]:
-            filter_ = {"_id": document["_id"], revision_field: known}
-            requests.append(ReplaceOne(filter_, {k: v for k, v in document.items() if k != "_id"}))
-    await bulk_write(collection, requests, duplicates_ok=True)
+        kept = newest.get(document["_id"])
+        if kept is None or kept[revision_field] < document[revision_field]:
+            newest[document["_id"]] = document
+    for _ in range(REPLACE_NEWER_ATTEMPTS):
+        if not newest:
+            return
+        stored = {
+            d["_id"]: d.get(revision_field, -1)
+            async for d in collection.find({"_id": {"$in": list(newest)}}, {revision_field: 1})
+        }
+        requests: list[WriteRequest] = []
+        for document in newest.values():
+            known = stored.get(document["_id"])
+            if known is None:
+                requests.append(InsertOne(document))
+            elif known < document[revision_field]:
+                filter_ = {"_id": document["_id"], revision_field: known}
+                replacement = {k: v for k, v in document.items() if k != "_id"}
+                requests.append(ReplaceOne(filter_, replacement))
+        totals = await bulk_write(collection, requests, duplicates_ok=True)
+        if totals.inserted + totals.matched == len(requests):
+            return
+    raise RuntimeError(f"{collection.name}: documents kept changing under replace_newer")
 
 
 async def find_by_ids(

@@ -17,26 +17,11 @@ from datetime import datetime
 from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.personnel.documents import (
-    Document,
-    entry_document,
-    entry_from_document,
-    instant,
-    unit_state_from_document,
-)
-from services.personnel.domain.history import HistoryEntry
+from services.personnel.documents import Document, unit_state_from_document
 from services.personnel.domain.units import UnitDirectory, UnitState
+from shared.documents import Stored, entry_document, instant, stored_from_document
+from shared.history import HistoryEntry
 from shared.store import bulk_write, find_by_ids
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A subject as read: its revision (0 if new), history and derived fields."""
-
-    subject: str
-    rev: int
-    history: list[HistoryEntry]
-    fields: Document
 
 
 @dataclass(frozen=True)
@@ -73,22 +58,23 @@ class PersonnelStore:
 
     async def load(self, collection: str, subjects: Iterable[str]) -> dict[str, Stored]:
         docs = await find_by_ids(self._db[collection], subjects)
-        return {subject: _stored(doc) for subject, doc in docs.items()}
+        return {subject: stored_from_document(doc) for subject, doc in docs.items()}
 
     async def save(self, collection: str, writes: list[Write]) -> list[str]:
         """Write what is still at its expected revision; returns the subjects that were not."""
         if not writes:
             return []
         # A new subject is inserted: a racing insert collides on _id, and the subjects left
-        # unwritten are read and folded again. An existing one is replaced by _id alone:
-        # FerretDB's SQLite backend uses its primary key only for a filter of exactly
-        # {"_id": value} (with the revision in the filter, a replace took 10-28 ms instead of
-        # 2 ms). Writers of one subject are serialised instead: one process holds a
-        # partition, and its consumers and sweep take turns (see app.py).
+        # unwritten are read and folded again. An existing one is replaced on _id and the
+        # revision read, at a price on FerretDB's SQLite backend (its primary key serves only
+        # a filter of exactly {"_id": value}: a replace took 10-28 ms instead of 2 ms). By
+        # _id alone, two replicas lost events (tests/reliability): a replica finishing a
+        # batch of a partition just revoked, or refolding people for a unit event, wrote
+        # over a person another replica had just written, and both "landed".
         operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
             InsertOne(w.document())
             if w.expected_rev == 0
-            else ReplaceOne({"_id": w.subject}, w.document())
+            else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document())
             for w in writes
         ]
         totals = await bulk_write(self._db[collection], operations, duplicates_ok=True)
@@ -142,16 +128,6 @@ class PersonnelStore:
         waiting = await self.people.count_documents({"next_due": {"$ne": None}})
         waiting += await self.units.count_documents({"next_due": {"$ne": None}})
         return pending, waiting
-
-
-def _stored(doc: Document) -> Stored:
-    history = [entry_from_document(e) for e in doc.get("history", [])]
-    fields = {k: v for k, v in doc.items() if k not in ("_id", "rev", "history")}
-    return Stored(subject=doc["_id"], rev=int(doc.get("rev", 0)), history=history, fields=fields)
-
-
-def empty(subject: str) -> Stored:
-    return Stored(subject=subject, rev=0, history=[], fields={})
 
 
 def _landed(write: Write, current: Stored | None) -> bool:
