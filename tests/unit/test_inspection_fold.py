@@ -13,10 +13,10 @@ from services.inspections.domain.inspection import (
     fold_inspection,
     overdue_from,
 )
-from services.personnel.domain.history import merge_into_history
 from shared.clock import VIETNAM
 from shared.contract import EVENT_TYPES
 from shared.envelope import InboundEvent
+from shared.history import merge_into_history
 
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 21, 2, 30, tzinfo=UTC)

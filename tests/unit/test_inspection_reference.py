@@ -9,10 +9,10 @@ import pytest
 
 from services.inspections.domain.inspection import fold_inspection
 from services.inspections.domain.units import Contribution, contributions, own_facts, rollups
-from services.personnel.domain.history import merge_into_history
 from shared.clock import VIETNAM
 from shared.contract import INSPECTIONS_TOPIC
 from shared.envelope import decode_record
+from shared.history import merge_into_history
 from shared.internal import UnitChanged
 from tests import reference, reference_inspections
 from tests.generator import ProvinceShape, generate_with_snapshot

@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.personnel.domain.history import merge_into_history
 from services.personnel.domain.people import PersonState, fold_person
 from services.personnel.domain.units import UnitDirectory, UnitState, fold_unit
 from shared.contract import EVENT_TYPES
 from shared.envelope import InboundEvent
+from shared.history import merge_into_history
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 21, tzinfo=UTC)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.personnel.domain.history import HistoryEntry, in_effect, next_due
 from services.personnel.domain.units import Anomaly, UnitClosure, UnitDirectory
+from shared.history import HistoryEntry, in_effect, next_due
 
 UNIT_REFERENCING_TYPES = frozenset(
     {"hr.person.registered", "hr.person.transferred", "hr.position.appointed", "hr.planning.added"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from services.personnel.domain.history import HistoryEntry, in_effect, next_due
+from shared.history import HistoryEntry, in_effect, next_due
 
 Closure = Literal["merged", "dissolved"]
 
