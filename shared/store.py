@@ -120,10 +120,8 @@ async def replace_newer(
     for _ in range(REPLACE_NEWER_ATTEMPTS):
         if not newest:
             return
-        stored = {
-            d["_id"]: d.get(revision_field, -1)
-            async for d in collection.find({"_id": {"$in": list(newest)}}, {revision_field: 1})
-        }
+        found = await find_by_ids(collection, newest, {revision_field: 1})
+        stored = {i: d.get(revision_field, -1) for i, d in found.items()}
         requests: list[WriteRequest] = []
         for document in newest.values():
             known = stored.get(document["_id"])

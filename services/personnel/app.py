@@ -77,6 +77,11 @@ async def sweep(deps: Collaborators) -> None:
     due_people = await deps.store.due("people", now)
     for start in range(0, len(due_people), 500):
         await apply_person_events({p: () for p in due_people[start : start + 500]}, deps=deps)
+
+
+async def count_waiting(deps: Collaborators) -> None:
+    """The pending-reference and future-event gauges: three counting scans, so not on every
+    sweep (which holds the writer lock) but on the consumer-lag interval, outside the lock."""
     pending, waiting = await deps.store.count_pending()
     deps.metrics.pending_references.set(pending)
     deps.metrics.waiting_future_events.set(waiting)
@@ -148,6 +153,15 @@ def build(
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
             asyncio.create_task(every(interval, sweep_in_turn, name="personnel sweep"))
+        )
+        runtime.tasks.append(
+            asyncio.create_task(
+                every(
+                    settings.consumer_lag_interval_seconds,
+                    lambda: count_waiting(deps),
+                    name="personnel gauges",
+                )
+            )
         )
         lag_groups = {f"{settings.group_id}.{t}": [t] for t in (UNITS_TOPIC, PERSONNEL_TOPIC)}
         runtime.tasks.append(

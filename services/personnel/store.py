@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, InsertOne, ReplaceOne
+from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
@@ -119,8 +119,13 @@ class PersonnelStore:
 
     async def update_placements(self, fields_by_unit: Mapping[str, Document]) -> None:
         """Tree-derived fields of units (paths, effective parents) after a tree change."""
-        for unit_id, fields in fields_by_unit.items():
-            await self.units.update_one({"_id": unit_id}, {"$set": fields, "$inc": {"rev": 1}})
+        await bulk_write(
+            self.units,
+            [
+                UpdateOne({"_id": unit_id}, {"$set": fields, "$inc": {"rev": 1}})
+                for unit_id, fields in fields_by_unit.items()
+            ],
+        )
 
     async def count_pending(self) -> tuple[int, int]:
         """(people with a pending unit reference, subjects waiting for a future event)."""
