@@ -126,11 +126,32 @@ class World:
 
 def replay(events: list[CloudEvent], now: datetime) -> World:
     """Fold the events (arrival order, redeliveries included) into the world as of now."""
+    keyed = [
+        ((event.time, 0 if topic == UNITS_TOPIC else 1, sequence, arrival), event, data)
+        for arrival, sequence, topic, event, data in taking_effect(
+            events, (UNITS_TOPIC, PERSONNEL_TOPIC), now
+        )
+    ]
+    world = World()
+    for _, event, data in sorted(keyed, key=lambda item: item[0]):
+        if event.type.startswith("hr.unit."):
+            _apply_unit_event(world, event.type, event.subject, data)
+        else:
+            _apply_person_event(world, event, data)
+    return world
+
+
+def taking_effect(
+    events: list[CloudEvent], topics: tuple[str, ...], now: datetime
+) -> list[tuple[int, tuple[int, int], str, CloudEvent, Any]]:
+    """(arrival, sequence key, topic, event, data) of the events of ``topics`` that take
+    effect by ``now``: valid data, subject as the data says, the first arrival of each
+    (source, id); an event without ``sequence`` after those with one at the same time."""
     seen: set[tuple[str, str]] = set()
-    keyed: list[tuple[tuple[Any, ...], CloudEvent, Any]] = []
+    found = []
     for arrival, event in enumerate(events):
         row = EVENT_TYPES.get(event.type)
-        if row is None or row.topic not in (UNITS_TOPIC, PERSONNEL_TOPIC):
+        if row is None or row.topic not in topics:
             continue
         try:
             data = row.payload.model_validate(event.data)
@@ -144,15 +165,8 @@ def replay(events: list[CloudEvent], now: datetime) -> World:
         if event.time > now:
             continue
         sequence = (0, int(event.sequence)) if event.sequence is not None else (1, 0)
-        unit_first = 0 if row.topic == UNITS_TOPIC else 1
-        keyed.append(((event.time, unit_first, sequence, arrival), event, data))
-    world = World()
-    for _, event, data in sorted(keyed, key=lambda item: item[0]):
-        if event.type.startswith("hr.unit."):
-            _apply_unit_event(world, event.type, event.subject, data)
-        else:
-            _apply_person_event(world, event, data)
-    return world
+        found.append((arrival, sequence, row.topic, event, data))
+    return found
 
 
 def _end_everything_in(world: World, unit_id: str) -> None:

@@ -36,12 +36,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.clock import VIETNAM
-from shared.contract import EVENT_TYPES, INSPECTIONS_TOPIC
+from shared.contract import INSPECTIONS_TOPIC
 from shared.envelope import CloudEvent
-from tests.reference import World, replay
+from tests.reference import World, replay, taking_effect
 
 INDICATOR_IDS = ("units_inspected_share_ytd", "open_recommendations", "overdue_recommendations")
 
@@ -64,24 +62,8 @@ class Inspection:
 
 def inspections(events: list[CloudEvent], now: datetime) -> dict[str, Inspection]:
     """Every inspection with a plan in effect at ``now``, folded from the events."""
-    seen: set[tuple[str, str]] = set()
     by_subject: dict[str, list[tuple[tuple[Any, ...], str, Any]]] = {}
-    for arrival, event in enumerate(events):
-        row = EVENT_TYPES.get(event.type)
-        if row is None or row.topic != INSPECTIONS_TOPIC:
-            continue
-        try:
-            data = row.payload.model_validate(event.data)
-        except ValidationError:
-            continue
-        if row.subject_field and getattr(data, row.subject_field) != event.subject:
-            continue
-        if (event.source, event.id) in seen:
-            continue
-        seen.add((event.source, event.id))
-        if event.time > now:
-            continue
-        sequence = (0, int(event.sequence)) if event.sequence is not None else (1, 0)
+    for arrival, sequence, _, event, data in taking_effect(events, (INSPECTIONS_TOPIC,), now):
         key = (event.time, sequence, arrival)
         by_subject.setdefault(event.subject, []).append((key, event.type, data))
     result = {}
