@@ -21,6 +21,7 @@ from services.personnel.handlers import (
     apply_person_events,
     apply_unit_events,
     by_subject,
+    publish_unpublished,
 )
 from services.personnel.store import PersonnelStore
 from shared.clock import Clock, SystemClock
@@ -69,7 +70,8 @@ class Runtime:
 
 
 async def sweep(deps: Collaborators) -> None:
-    """Future-dated events whose time has come take effect (units first, then people)."""
+    """Future-dated events whose time has come take effect (units first, then people), and
+    changes a stopped writer left unpublished are published."""
     now = deps.clock.now()
     due_units = await deps.store.due("units", now)
     if due_units:
@@ -77,6 +79,7 @@ async def sweep(deps: Collaborators) -> None:
     due_people = await deps.store.due("people", now)
     for start in range(0, len(due_people), 500):
         await apply_person_events({p: () for p in due_people[start : start + 500]}, deps=deps)
+    await publish_unpublished(deps=deps)
 
 
 async def count_waiting(deps: Collaborators) -> None:

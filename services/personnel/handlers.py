@@ -5,14 +5,19 @@ subject's new events are merged into its stored history (a redelivery is recogni
 its key), the subject is folded again, and the result is written on condition that nobody
 wrote it meanwhile; a lost race is retried from a fresh read. Change events are sent
 before the consumer commits, and a redelivered event re-sends the current state, so a
-crash between the write and the commit loses nothing downstream.
+crash between the write and the commit loses nothing downstream. A write no event will
+bring again (a person re-folded for a unit event, or by the future-event sweep) is
+announced by a marker first (see store.py); ``publish_unpublished`` finishes what a writer
+killed between its write and its publication left undone.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.personnel.changes import Change, ChangeSink, person_change, unit_change
 from services.personnel.documents import (
@@ -30,7 +35,12 @@ from shared.envelope import InboundEvent
 from shared.history import merge_into_history
 from shared.metrics import ServiceMetrics
 
+log = logging.getLogger("parity.personnel")
+
 MAX_ATTEMPTS = 8
+# A marker whose write never landed (the writer died before it) is dropped after this long:
+# the events behind it were not committed, so Kafka brings them again.
+ABANDONED_AFTER = timedelta(hours=1)
 PLACEMENT_FIELDS = ("parent_id", "path", "active", "pending_parent")
 
 
@@ -85,11 +95,13 @@ async def apply_person_events(
                     republish.append(person_change(subject, current.rev, current.fields))
                 continue
             writes.append(Write(subject, current.rev, history, fields))
+        markers = await _announce("people", writes, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
         landed = [w for w in writes if w.subject not in conflicts]
         await deps.changes.publish(
             [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
         )
+        await deps.store.clear_unpublished(list(markers.values()))
         for subject in subjects - conflicts:
             _count(deps.metrics, *outcome[subject])
         if not conflicts:
@@ -131,13 +143,23 @@ async def apply_unit_events(
                     republish.append(unit_change(unit_id, current.rev, current.fields))
             elif any(fields[k] != current_fields.get(k) for k in PLACEMENT_FIELDS):
                 placement_updates[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
-        if await deps.store.save("units", writes):
-            continue  # another writer got there first: read everything again
+        markers = await _announce("units", writes, deps=deps)
+        unwritten = await deps.store.save("units", writes)
+        if unwritten:  # another writer got there first: read everything again
+            # (what did land is re-sent by the next attempt: its events are duplicates then)
+            await deps.store.clear_unpublished([markers[u] for u in unwritten])
+            continue
+        markers |= await deps.store.mark_unpublished(
+            "units",
+            {u: int(documents[u].get("rev", 0)) + 1 for u in placement_updates},
+            deps.clock.now(),
+        )
         await deps.store.update_placements(placement_updates)
         changed = [unit_change(w.subject, w.expected_rev + 1, w.fields) for w in writes]
         refreshed = await deps.store.load("units", placement_updates)
         changed += [unit_change(u, s.rev, s.fields) for u, s in refreshed.items()]
         await deps.changes.publish(changed + republish)
+        await deps.store.clear_unpublished(list(markers.values()))
         for subject in subjects:
             _count(deps.metrics, *outcome[subject])
         await refold_people_tied_to(subjects, deps=deps)
@@ -156,6 +178,42 @@ async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators)
     people = await deps.store.people_tied_to(unit_ids)
     for start in range(0, len(people), 500):
         await apply_person_events({p: () for p in people[start : start + 500]}, deps=deps)
+
+
+async def _announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:
+    revisions = {w.subject: w.expected_rev + 1 for w in writes}
+    return await deps.store.mark_unpublished(collection, revisions, deps.clock.now())
+
+
+async def publish_unpublished(*, deps: Collaborators) -> int:
+    """Publish the current state of every subject whose announced write landed but whose
+    change was never confirmed on Kafka; returns how many changes were sent.
+
+    A marker of a write still in flight in another replica is left alone (the subject is
+    still below the announced revision), or, if the write just landed, its change is sent
+    twice: the indicator service keeps the higher revision, so that is harmless.
+    """
+    markers = await deps.store.unpublished()
+    now = deps.clock.now()
+    changes: dict[tuple[str, str], Change] = {}
+    done: list[str] = []
+    for collection, make_change in (("units", unit_change), ("people", person_change)):
+        announced = [m for m in markers if m.collection == collection]
+        stored = await deps.store.load(collection, {m.subject for m in announced})
+        for marker in announced:
+            current = stored.get(marker.subject)
+            if current is not None and current.rev >= marker.rev:
+                changes[(collection, marker.subject)] = make_change(
+                    marker.subject, current.rev, current.fields
+                )
+                done.append(marker.id)
+            elif now - marker.at > ABANDONED_AFTER:
+                done.append(marker.id)
+    if changes:
+        log.warning("publishing %d changes a stopped writer left unpublished", len(changes))
+    await deps.changes.publish(list(changes.values()))
+    await deps.store.clear_unpublished(done)
+    return len(changes)
 
 
 def _differs(new: Document, old: Document) -> bool:

@@ -1,4 +1,4 @@
-"""The personnel service's collections: ``units``, ``people`` and ``meta``.
+"""The personnel service's collections: ``units``, ``people``, ``unpublished`` and ``meta``.
 
 Every subject document carries its own event history and a revision ``rev``. A write
 replaces the whole document, so the events a projection came from are recorded in the same
@@ -6,10 +6,16 @@ single-document write as the projection itself (idempotency lives with the data)
 of one subject take turns: a partition has one consumer, and in a process the consumers and
 the future-event sweep hold one lock. A new subject is inserted; two racing inserts
 collide on ``_id``, and the loser reads again and folds again.
+
+A write is announced before it is made: a marker in ``unpublished`` names the subject and
+the revision about to be written, and is removed once the change is on Kafka. A writer
+killed in between leaves its marker, and the sweep publishes the subject's current state
+(see handlers.publish_unpublished). Markers are inserted and removed a batch at a time.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +25,26 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
 from services.personnel.domain.units import UnitDirectory, UnitState
-from shared.documents import Stored, entry_document, instant, stored_from_document
+from shared.documents import (
+    Stored,
+    entry_document,
+    instant,
+    parse_instant,
+    stored_from_document,
+)
 from shared.history import HistoryEntry
 from shared.store import bulk_write, find_by_ids
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A write announced and not yet known to be on Kafka."""
+
+    id: str
+    collection: str
+    subject: str
+    rev: int
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,9 @@ class PersonnelStore:
         self.units = db["units"]
         self.people = db["people"]
         self._meta = db["meta"]
+        self._unpublished = db["unpublished"]
+        # tells this process's markers from another replica's with the same revision
+        self._writer = uuid.uuid4().hex[:12]
         self._directory: UnitDirectory | None = None
         self._directory_version = -1
 
@@ -126,6 +152,45 @@ class PersonnelStore:
                 for unit_id, fields in fields_by_unit.items()
             ],
         )
+
+    async def mark_unpublished(
+        self, collection: str, revisions: Mapping[str, int], now: datetime
+    ) -> dict[str, str]:
+        """Announce the writes about to be made (subject -> revision); returns subject ->
+        marker id."""
+        ids = {s: f"{collection}:{s}:{rev}:{self._writer}" for s, rev in revisions.items()}
+        markers: list[InsertOne[Document]] = [
+            InsertOne(
+                {
+                    "_id": ids[subject],
+                    "collection": collection,
+                    "subject": subject,
+                    "rev": rev,
+                    "at": instant(now),
+                }
+            )
+            for subject, rev in revisions.items()
+        ]
+        # a duplicate was left by an attempt that failed before it cleared its markers
+        await bulk_write(self._unpublished, markers, duplicates_ok=True)
+        return ids
+
+    async def clear_unpublished(self, marker_ids: list[str]) -> None:
+        # $in scans the collection on FerretDB, but this one holds only writes in flight
+        if marker_ids:
+            await self._unpublished.delete_many({"_id": {"$in": marker_ids}})
+
+    async def unpublished(self) -> list[Marker]:
+        return [
+            Marker(
+                id=doc["_id"],
+                collection=doc["collection"],
+                subject=doc["subject"],
+                rev=int(doc["rev"]),
+                at=parse_instant(doc["at"]),
+            )
+            async for doc in self._unpublished.find({})
+        ]
 
     async def count_pending(self) -> tuple[int, int]:
         """(people with a pending unit reference, subjects waiting for a future event)."""

@@ -69,16 +69,6 @@ async def run_plans(
     return outcomes
 
 
-# Known open bugs make these fail intermittently (a person change written by a unit event's
-# re-fold or by the sweep, then the service killed or stopped before it publishes: the
-# redelivery finds nothing to publish; see services/personnel/README.md, "Known gaps"). Until
-# they are fixed the scenarios run in `make faults` only, not in `make test`, where a flaky
-# red would hide every other result.
-pytestmark = pytest.mark.skipif(
-    not LONG, reason="make faults only (PARITY_FAULTS=long) until the known gaps are fixed"
-)
-
-
 async def test_undisturbed_stream_matches_and_each_poison_record_is_dead_lettered_once(
     infrastructure: Infrastructure, service_logs: Path
 ) -> None:
