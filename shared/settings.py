@@ -25,6 +25,9 @@ class KafkaSettings(BaseSettings):
     ssl_keyfile: str | None = None
     partitions: int = Field(default=6, ge=1, description="partitions of topics Parity creates")
     replication_factor: int = Field(default=1, ge=1)
+    # A batch consumer waits this long for records, and FastStream sleeps as long again when
+    # none came: on an idle system a record waits up to twice this before it is seen.
+    poll_timeout_ms: int = Field(default=20, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _security_is_complete(self) -> KafkaSettings:

@@ -132,6 +132,7 @@ def build(
         group_id=settings.group_id,
         batch=True,
         max_records=settings.batch_size,
+        batch_timeout_ms=settings.kafka.poll_timeout_ms,
         auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),
         listener=Ownership(runtime),

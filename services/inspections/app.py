@@ -88,6 +88,7 @@ def build(
         group_id=f"{settings.group_id}.{INSPECTIONS_TOPIC}",
         batch=True,
         max_records=settings.batch_size,
+        batch_timeout_ms=settings.kafka.poll_timeout_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure rewinds: the batch comes again
     )
