@@ -75,6 +75,8 @@ async def run(settings: BenchSettings) -> report.Results:
                 "province",
                 snapshot=snapshot,
                 freshness_events=settings.freshness_events,
+                idle_events=settings.idle_freshness_events,
+                idle_interval=settings.idle_interval_seconds,
             )
             say(f"   {province_run.per_second:.1f} events/s ({province_run.seconds:.1f} s)")
             say("1. raw ceilings")

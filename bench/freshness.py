@@ -35,8 +35,11 @@ class Appointment:
     event: CloudEvent
 
 
-def appointments(snapshot: Snapshot, count: int, now: datetime) -> list[Appointment]:
-    """``count`` appointments spread round-robin over the leaves that have staff."""
+def appointments(
+    snapshot: Snapshot, count: int, now: datetime, *, first: int = 0
+) -> list[Appointment]:
+    """``count`` appointments spread round-robin over the leaves that have staff, numbered
+    from ``first`` (a later run takes the numbers after an earlier one's: new events)."""
     parents = {parent for parent, _ in snapshot.units.values() if parent is not None}
     staff: dict[str, list[str]] = defaultdict(list)
     for person_id, unit_id in sorted(snapshot.people.items()):
@@ -46,7 +49,7 @@ def appointments(snapshot: Snapshot, count: int, now: datetime) -> list[Appointm
         raise ValueError("the province has no leaf unit with staff")
     start = now - timedelta(minutes=10)
     chosen = []
-    for k in range(count):
+    for k in range(first, first + count):
         unit_id = leaves[k % len(leaves)]
         people = staff[unit_id]
         person_id = people[(k // len(leaves)) % len(people)]

@@ -58,6 +58,7 @@ class EndToEnd:
     cpu_seconds: dict[str, float]  # this process, ferretdb, kafka, the rest of the machine
     store_commands: dict[str, tuple[int, float]]  # command -> (count, seconds in flight)
     freshness: Freshness | None = None
+    idle_freshness: Freshness | None = None
 
     @property
     def per_second(self) -> float:
@@ -75,9 +76,12 @@ async def end_to_end(
     *,
     snapshot: Snapshot | None = None,
     freshness_events: int = 0,
+    idle_events: int = 0,
+    idle_interval: float = 2.0,
 ) -> EndToEnd:
     """Start the services, produce every record of ``province``, wait until the feed is
-    settled. With a ``snapshot``, then run the freshness events at half the measured rate."""
+    settled. With a ``snapshot``, then run the freshness events at half the measured rate,
+    and then ``idle_events`` more, one every ``idle_interval`` seconds (an idle system)."""
     names = Names.fresh(label)
     clock = ManualClock(province.now)
     meter = CpuMeter({"parity (this process)": os.getpid(), **infra.infra_pids})
@@ -106,19 +110,34 @@ async def end_to_end(
                 result.freshness = await _freshness(
                     infra, province, snapshot, freshness_events, rate=result.per_second / 2
                 )
+            if snapshot is not None and idle_events:
+                result.idle_freshness = await _freshness(
+                    infra,
+                    province,
+                    snapshot,
+                    idle_events,
+                    rate=1 / idle_interval,
+                    first=freshness_events,
+                )
             return result
     finally:
         await drop_databases(infra.mongo, names)
 
 
 async def _freshness(
-    infra: Infra, province: Province, snapshot: Snapshot, count: int, *, rate: float
+    infra: Infra,
+    province: Province,
+    snapshot: Snapshot,
+    count: int,
+    *,
+    rate: float,
+    first: int = 0,
 ) -> Freshness:
     base = latest_appointments(await read_to_end(infra.kafka, INDICATORS_TOPIC))
     watcher = FeedWatcher(infra.kafka)
     await watcher.start(await infra.probe.partitions(INDICATORS_TOPIC))
     try:
-        chosen = appointments(snapshot, count, province.now)
+        chosen = appointments(snapshot, count, province.now, first=first)
         return await measure(infra.producer, watcher, chosen, base=base, rate=rate)
     finally:
         await watcher.stop()
