@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import AsyncMongoClient, DeleteMany, InsertOne, ReplaceOne, UpdateOne
+from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -56,7 +56,7 @@ MAX_CONCURRENT_READS = 8
 DUPLICATE_KEY = 11000
 REPLACE_NEWER_ATTEMPTS = 8
 
-WriteRequest = InsertOne[Document] | ReplaceOne[Document] | UpdateOne | DeleteMany
+WriteRequest = InsertOne[Document] | ReplaceOne[Document] | UpdateOne | DeleteOne | DeleteMany
 
 
 @dataclass

@@ -76,9 +76,13 @@ async def sweep(deps: Collaborators) -> None:
     due_units = await deps.store.due("units", now)
     if due_units:
         await apply_unit_events({u: () for u in due_units}, deps=deps)
+        await deps.store.reschedule("units", due_units)
     due_people = await deps.store.due("people", now)
-    for start in range(0, len(due_people), 500):
-        await apply_person_events({p: () for p in due_people[start : start + 500]}, deps=deps)
+    subjects = sorted(due_people)
+    for start in range(0, len(subjects), 500):
+        await apply_person_events({p: () for p in subjects[start : start + 500]}, deps=deps)
+    if due_people:
+        await deps.store.reschedule("people", due_people)
     await publish_unpublished(deps=deps)
 
 
@@ -139,6 +143,7 @@ def build(
         db, producer = await runtime.clients.open()
         store = PersonnelStore(db)
         await store.create_indexes()
+        await store.build_agendas()
         runtime.deps = Collaborators(
             store=store,
             changes=changes or KafkaChangeSink(producer=producer, clock=clock),

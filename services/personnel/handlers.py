@@ -17,7 +17,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.personnel.changes import Change, ChangeSink, person_change, unit_change
 from services.personnel.documents import (
@@ -30,7 +30,7 @@ from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import derive_tree, fold_unit
 from services.personnel.store import PersonnelStore, Write
 from shared.clock import Clock
-from shared.documents import empty
+from shared.documents import Stored, empty, parse_instant
 from shared.envelope import InboundEvent
 from shared.history import merge_into_history
 from shared.metrics import ServiceMetrics
@@ -95,6 +95,7 @@ async def apply_person_events(
                     republish.append(person_change(subject, current.rev, current.fields))
                 continue
             writes.append(Write(subject, current.rev, history, fields))
+        await deps.store.expect_due("people", _new_due(writes, stored))
         markers = await _announce("people", writes, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
         landed = [w for w in writes if w.subject not in conflicts]
@@ -143,6 +144,7 @@ async def apply_unit_events(
                     republish.append(unit_change(unit_id, current.rev, current.fields))
             elif any(fields[k] != current_fields.get(k) for k in PLACEMENT_FIELDS):
                 placement_updates[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
+        await deps.store.expect_due("units", _new_due(writes, stored))
         markers = await _announce("units", writes, deps=deps)
         unwritten = await deps.store.save("units", writes)
         if unwritten:  # another writer got there first: read everything again
@@ -178,6 +180,17 @@ async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators)
     people = await deps.store.people_tied_to(unit_ids)
     for start in range(0, len(people), 500):
         await apply_person_events({p: () for p in people[start : start + 500]}, deps=deps)
+
+
+def _new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:
+    """When the subjects written are next due, where that changes (see shared/agenda.py)."""
+    due = {}
+    for write in writes:
+        at = write.fields.get("next_due")
+        before = stored.get(write.subject)
+        if at and (before is None or before.fields.get("next_due") != at):
+            due[write.subject] = parse_instant(at)
+    return due
 
 
 async def _announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:

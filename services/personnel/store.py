@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
 from services.personnel.domain.units import UnitDirectory, UnitState
+from shared.agenda import Agenda
 from shared.documents import (
     Stored,
     entry_document,
@@ -70,6 +71,8 @@ class PersonnelStore:
         self.people = db["people"]
         self._meta = db["meta"]
         self._unpublished = db["unpublished"]
+        # when units and people with future-dated events are next due (shared/agenda.py)
+        self._agendas = {"units": Agenda(db["units_due"]), "people": Agenda(db["people_due"])}
         # tells this process's markers from another replica's with the same revision
         self._writer = uuid.uuid4().hex[:12]
         self._directory: UnitDirectory | None = None
@@ -77,10 +80,8 @@ class PersonnelStore:
 
     async def create_indexes(self) -> None:
         await self.units.create_index([("path", ASCENDING)])
-        await self.units.create_index([("next_due", ASCENDING)])
         await self.people.create_index([("tied_units", ASCENDING)])
         await self.people.create_index([("home_unit_id", ASCENDING)])
-        await self.people.create_index([("next_due", ASCENDING)])
 
     async def load(self, collection: str, subjects: Iterable[str]) -> dict[str, Stored]:
         docs = await find_by_ids(self._db[collection], subjects)
@@ -139,9 +140,28 @@ class PersonnelStore:
         cursor = self.people.find({"tied_units": {"$in": list(unit_ids)}}, {"_id": 1})
         return [doc["_id"] async for doc in cursor]
 
-    async def due(self, collection: str, now: datetime) -> list[str]:
-        cursor = self._db[collection].find({"next_due": {"$lte": instant(now)}}, {"_id": 1})
-        return [doc["_id"] async for doc in cursor]
+    async def build_agendas(self) -> None:
+        """Once per database: entries for the documents written before agendas existed."""
+        if await self._meta.find_one({"_id": "agendas"}) is not None:
+            return
+        for collection, agenda in self._agendas.items():
+            cursor = self._db[collection].find({"next_due": {"$ne": None}}, {"next_due": 1})
+            await agenda.expect({d["_id"]: parse_instant(d["next_due"]) async for d in cursor})
+        await self._meta.replace_one({"_id": "agendas"}, {"built": True}, upsert=True)
+
+    async def expect_due(self, collection: str, due: Mapping[str, datetime]) -> None:
+        await self._agendas[collection].expect(due)
+
+    async def due(self, collection: str, now: datetime) -> dict[str, str]:
+        """Subjects whose agenda entry is due (subject -> the entry's time)."""
+        return await self._agendas[collection].due(now)
+
+    async def reschedule(self, collection: str, seen: Mapping[str, str]) -> None:
+        """After the due subjects were folded: their entries follow their documents."""
+        docs = await find_by_ids(self._db[collection], seen, {"next_due": 1})
+        await self._agendas[collection].reschedule(
+            seen, {s: parse_instant(d["next_due"]) for s, d in docs.items() if d.get("next_due")}
+        )
 
     async def update_placements(self, fields_by_unit: Mapping[str, Document]) -> None:
         """Tree-derived fields of units (paths, effective parents) after a tree change."""
@@ -195,8 +215,8 @@ class PersonnelStore:
     async def count_pending(self) -> tuple[int, int]:
         """(people with a pending unit reference, subjects waiting for a future event)."""
         pending = await self.people.count_documents({"pending_units.0": {"$exists": True}})
-        waiting = await self.people.count_documents({"next_due": {"$ne": None}})
-        waiting += await self.units.count_documents({"next_due": {"$ne": None}})
+        # an upper bound: an entry outlives its future event until the sweep gets to it
+        waiting = sum([await agenda.count() for agenda in self._agendas.values()])
         return pending, waiting
 
 

@@ -1,0 +1,58 @@
+"""The agenda (shared/agenda.py) and the personnel service's use of it, on the real FerretDB."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pymongo import AsyncMongoClient
+
+from services.personnel.store import PersonnelStore
+from shared.agenda import Agenda
+from shared.documents import instant
+from shared.store import Document
+
+NOW = datetime(2025, 6, 1, 8, tzinfo=UTC)
+
+
+async def test_due_entries_move_on_or_go_unless_a_writer_changed_them(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    agenda = Agenda(mongo[database_name]["people_due"])
+    await agenda.expect({"P1": NOW - timedelta(hours=1), "P2": NOW, "P3": NOW + timedelta(days=1)})
+    seen = await agenda.due(NOW)
+    assert set(seen) == {"P1", "P2"}
+    # meanwhile another writer announces a later future event of P2
+    await agenda.expect({"P2": NOW + timedelta(days=3)})
+    # the sweep folded P1 (next due in two days) and P2 (it saw no future event left)
+    await agenda.reschedule(seen, {"P1": NOW + timedelta(days=2), "P2": None})
+    assert await agenda.due(NOW) == {}
+    later = await agenda.due(NOW + timedelta(days=10))
+    assert later == {
+        "P1": instant(NOW + timedelta(days=2)),
+        "P2": instant(NOW + timedelta(days=3)),  # the writer's entry survived the sweep
+        "P3": instant(NOW + timedelta(days=1)),
+    }
+    await agenda.reschedule({"P3": later["P3"]}, {})
+    assert set(await agenda.due(NOW + timedelta(days=10))) == {"P1", "P2"}
+    assert await agenda.count() == 2
+
+
+async def test_a_database_written_before_agendas_gets_them_once(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    db = mongo[database_name]
+    await db["people"].insert_many(
+        [
+            {"_id": "P1", "rev": 1, "history": [], "next_due": instant(NOW)},
+            {"_id": "P2", "rev": 1, "history": [], "next_due": None},
+        ]
+    )
+    await db["units"].insert_one({"_id": "U1", "rev": 1, "history": [], "next_due": instant(NOW)})
+    store = PersonnelStore(db)
+    await store.build_agendas()
+    assert set(await store.due("people", NOW)) == {"P1"}
+    assert set(await store.due("units", NOW)) == {"U1"}
+    await store.reschedule("people", await store.due("people", NOW))  # P1 still says NOW
+    await db["people"].insert_one({"_id": "P3", "rev": 1, "history": [], "next_due": instant(NOW)})
+    await store.build_agendas()  # done already: P3 is not picked up from its document
+    assert set(await store.due("people", NOW)) == {"P1"}
