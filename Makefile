@@ -21,7 +21,7 @@ infra-status:  ; deploy/infra.sh status
 infra-reset:   ; deploy/infra.sh reset
 
 .PHONY: demo
-demo: setup  ## load the demo province (deploy/demo/) into the running system (`make run` first)
+demo: setup infra-up  ## replay the demo province (deploy/demo/) year by year, before `make run`
 	$(VENV)/bin/parity demo
 
 .PHONY: alerts-check

@@ -13,6 +13,8 @@ echo "== schemas match the code"
 $bin/python -m shared.schemas --check
 echo "== Prometheus scrape configs and alert rules (promtool check, promtool test rules)"
 deploy/prometheus.sh check
+echo "== headless Chromium for the report's render check (installed only when missing)"
+deploy/chromium.sh >/dev/null
 echo "== tests (unit, integration against real Kafka and FerretDB)"
 deploy/with-infra.sh $bin/pytest -q -p no:cacheprovider "${@:-tests}"
 echo "== make test passed in $(( $(date +%s) - start )) s"

@@ -1,6 +1,11 @@
-"""``parity demo``: load the demo province (deploy/demo/lang-son-dolisa.jsonl) into a running
-system through the same path as ``parity publish``: every line checked with the consumers'
-decoder, produced with the idempotent producer, every ack awaited.
+"""``parity demo``: load the demo province (deploy/demo/lang-son-dolisa.jsonl): every line
+checked with the consumers' decoder, produced with the idempotent producer, every ack awaited.
+
+By default the demo's years are replayed in order (:mod:`services.kit.replay`): the
+personnel, inspection and indicator services run in this process on a clock at the end of
+each year, so the indicator history, and the report's trend, has a point per year. The
+services of ``make run`` must be stopped meanwhile. ``--live`` publishes everything at once
+into the running services instead (the history then starts on the day of loading).
 
 The file is generated once by ``deploy/demo/generate.py`` and checked in. Its event ids are
 stable, so loading it twice changes nothing (the consumers ignore redeliveries).
@@ -14,10 +19,24 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from services.kit.commands import Command
 from services.kit.commands.publish import Tally, opened, publish
 from services.kit.console import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, Output
+from services.kit.lines import check_line, is_blank
 from services.kit.producing import KafkaSender, ProduceError, kafka_settings
+from services.kit.records import OutboundRecord, Rejection
+from services.kit.replay import (
+    ReplayError,
+    Services,
+    Stage,
+    effective_time,
+    replay,
+    running_services,
+    stages,
+)
+from shared.clock import SystemClock, local_date
 
 DEMO_FILE = Path(__file__).resolve().parents[3] / "deploy" / "demo" / "lang-son-dolisa.jsonl"
 DEMO_PLAN = "lang-son-dolisa-2022"
@@ -28,6 +47,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--file", type=Path, default=DEMO_FILE, help=f"demo events (default {DEMO_FILE.name})"
     )
     parser.add_argument("--dry-run", action="store_true", help="check only; produce nothing")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="publish into the running services at once (no replay; the trend starts today)",
+    )
 
 
 async def load(path: Path, *, dry_run: bool, output: Output, tally: Tally) -> None:
@@ -37,6 +61,46 @@ async def load(path: Path, *, dry_run: bool, output: Output, tally: Tally) -> No
             return
         async with KafkaSender(kafka_settings()) as sender:
             await publish(stream, size, sender=sender, output=output, tally=tally)
+
+
+def checked_records(path: Path, *, output: Output, tally: Tally) -> list[OutboundRecord]:
+    """The file's good lines as records (the bad ones reported and tallied)."""
+    found = []
+    with path.open("rb") as stream:
+        for line_no, line in enumerate(stream, start=1):
+            if is_blank(line):
+                continue
+            checked = check_line(line_no, line)
+            if isinstance(checked, Rejection):
+                tally.rejected.append(checked)
+                output.rejections([checked])
+                continue
+            tally.accepted[checked.event_type] += 1
+            found.append(checked)
+    return found
+
+
+async def load_replayed(path: Path, *, output: Output, tally: Tally) -> list[Stage]:
+    """Replay the file's years through the services (see :mod:`services.kit.replay`)."""
+    records = checked_records(path, output=output, tally=tally)
+    plan = stages(((effective_time(r), r) for r in records), SystemClock().now())
+    services = Services.from_environment()
+    live = running_services(services)
+    if live:
+        raise ReplayError(
+            f"the services are running ({', '.join(live)}): stop them (make run) and try "
+            "again, or load into them with --live (no replay)"
+        )
+    with output.progress(in_bytes=False) as progress:
+        task = progress.add_task("replaying year by year", total=len(plan))
+
+        def done(stage: Stage) -> None:
+            progress.advance(task, 1)
+            output.note(f"{local_date(stage.clock)}: {len(stage.records)} event(s), settled")
+
+        async with KafkaSender(services.kafka) as sender:
+            await replay(plan, services=services, sender=sender, on_stage=done)
+    return plan
 
 
 def contents(path: Path) -> list[tuple[str, object]]:
@@ -67,16 +131,31 @@ def contents(path: Path) -> list[tuple[str, object]]:
 def run(args: argparse.Namespace, output: Output) -> int:
     tally = Tally()
     try:
-        asyncio.run(load(args.file, dry_run=args.dry_run, output=output, tally=tally))
+        if args.dry_run or args.live:
+            asyncio.run(load(args.file, dry_run=args.dry_run, output=output, tally=tally))
+        else:
+            asyncio.run(load_replayed(args.file, output=output, tally=tally))
         summary = contents(args.file)
     except (OSError, json.JSONDecodeError, KeyError) as error:
         output.error(f"cannot read {args.file}: {error!r}")
+        return EXIT_FAILED
+    except ValidationError as error:
+        output.error(f"invalid PARITY_* settings: {error}")
+        return EXIT_FAILED
+    except ReplayError as error:
+        output.error(str(error))
         return EXIT_FAILED
     except ProduceError as error:
         output.error(str(error))
         output.error(f"{error.acked} record(s) were acknowledged before the failure")
         return EXIT_FAILED
-    title = "checked (dry run, nothing produced)" if args.dry_run else "published"
+    title = (
+        "checked (dry run, nothing produced)"
+        if args.dry_run
+        else "published"
+        if args.live
+        else "replayed year by year"
+    )
     output.summary(f"demo province {args.file.name}: {title}", summary + tally.lines())
     if tally.rejected:
         output.note(f"{len(tally.rejected)} line(s) rejected")
