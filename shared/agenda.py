@@ -15,19 +15,48 @@ nobody changed the entry meanwhile (another replica may have just written a late
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.documents import instant
-from shared.store import Document, WriteRequest, bulk_write
+from shared.documents import instant, parse_instant
+from shared.store import Document, WriteRequest, bulk_write, find_by_ids
+
+
+def entries_to_expect(
+    writes: Iterable[tuple[str, Mapping[str, Any], Mapping[str, Any] | None]],
+) -> dict[str, datetime]:
+    """The entries to write before the documents: for each (subject, fields about to be
+    written, fields stored before), the new ``next_due`` where there is one and it changed."""
+    due = {}
+    for subject, fields, before in writes:
+        at = fields.get("next_due")
+        if at and (before is None or before.get("next_due") != at):
+            due[subject] = parse_instant(at)
+    return due
 
 
 class Agenda:
-    def __init__(self, entries: AsyncCollection[Document]) -> None:
+    """The entries (``entries``) of the subject documents in ``subjects``."""
+
+    def __init__(
+        self, entries: AsyncCollection[Document], subjects: AsyncCollection[Document]
+    ) -> None:
         self._entries = entries
+        self._subjects = subjects
+
+    async def fill_once(self, done: AsyncCollection[Document]) -> None:
+        """Entries for documents written before there was an agenda, once per database
+        (``done`` records it)."""
+        marker = {"_id": f"agenda:{self._entries.name}"}
+        if await done.find_one(marker) is not None:
+            return
+        cursor = self._subjects.find({"next_due": {"$ne": None}}, {"next_due": 1})
+        await self.expect({d["_id"]: parse_instant(d["next_due"]) async for d in cursor})
+        await done.replace_one(marker, {"filled": True}, upsert=True)
 
     async def expect(self, due: Mapping[str, datetime]) -> None:
         """Make sure each subject is looked at when its time given comes."""
@@ -42,19 +71,20 @@ class Agenda:
         cursor = self._entries.find({"at": {"$lte": instant(now)}})
         return {doc["_id"]: doc["at"] async for doc in cursor}
 
-    async def reschedule(
-        self, seen: Mapping[str, str], next_due: Mapping[str, datetime | None]
-    ) -> None:
-        """Entries ``seen`` by ``due`` move to each subject's ``next_due``, or go (None)."""
+    async def reschedule(self, seen: Mapping[str, str]) -> None:
+        """After the subjects ``seen`` by ``due`` were folded: each entry moves to its
+        document's ``next_due``, or goes if there is none."""
+        docs = await find_by_ids(self._subjects, seen, {"next_due": 1})
         requests: list[WriteRequest] = []
         for subject, at in seen.items():
-            later = next_due.get(subject)
+            later = docs.get(subject, {}).get("next_due")
             if later is None:
                 requests.append(DeleteOne({"_id": subject, "at": at}))
-            elif instant(later) != at:
-                moved = {"$set": {"at": instant(later)}}
+            elif later != at:
+                moved = {"$set": {"at": instant(parse_instant(later))}}
                 requests.append(UpdateOne({"_id": subject, "at": at}, moved))
         await bulk_write(self._entries, requests)
 
     async def count(self) -> int:
+        """Subjects waiting (an upper bound: an entry outlives its event until it is due)."""
         return await self._entries.count_documents({})

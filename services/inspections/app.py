@@ -107,6 +107,7 @@ def build(
         db, producer = await runtime.clients.open()
         store = InspectionsStore(db)
         await store.create_indexes()
+        await store.build_agenda()
         feed = runtime.units_feed = UnitsFeed(settings.kafka, organisation, on_unit)
         await feed.start()  # the whole tree is known before the first batch
         deps = runtime.deps = Collaborators(
@@ -125,6 +126,16 @@ def build(
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
             asyncio.create_task(every(interval, lambda: sweep(deps), name="inspections sweep"))
+        )
+        # the gauges count whole collections: on the consumer-lag interval, not every sweep
+        runtime.tasks.append(
+            asyncio.create_task(
+                every(
+                    settings.consumer_lag_interval_seconds,
+                    lambda: metrics.observe(store),
+                    name="inspections gauges",
+                )
+            )
         )
 
     async def stop() -> None:

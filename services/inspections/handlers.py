@@ -31,6 +31,7 @@ from services.inspections.domain.units import own_facts, rollups
 from services.inspections.metrics import InspectionMetrics
 from services.inspections.status import StatusSink
 from services.inspections.store import InspectionsStore, Write
+from shared.agenda import entries_to_expect
 from shared.clock import VIETNAM, Clock, local_date
 from shared.documents import empty
 from shared.envelope import InboundEvent
@@ -107,6 +108,10 @@ async def apply_inspection_events(
             outcome[subject] = (events, duplicates, new_anomalies)
             writes.append(Write(subject, current.rev, fields, history))
             folded[subject] = (state, named)
+        before = {subject: s.fields for subject, s in stored.items()}
+        await deps.store.agenda.expect(
+            entries_to_expect((w.subject, w.fields, before.get(w.subject)) for w in writes)
+        )
         conflicts = set(await deps.store.save_inspections(writes))
         for write in writes:
             if write.subject not in conflicts:
@@ -201,11 +206,14 @@ async def sweep(deps: Collaborators) -> None:
     """Future-dated events whose time has come and recommendations that became overdue
     take effect; roll-ups are recomputed when the tree changed or the year turned."""
     now = deps.clock.now()
-    due = await deps.store.due(now)
-    for start in range(0, len(due), SWEEP_CHUNK):
-        await apply_inspection_events({i: () for i in due[start : start + SWEEP_CHUNK]}, deps=deps)
+    due = await deps.store.agenda.due(now)
+    subjects = sorted(due)
+    for start in range(0, len(subjects), SWEEP_CHUNK):
+        chunk = subjects[start : start + SWEEP_CHUNK]
+        await apply_inspection_events({i: () for i in chunk}, deps=deps)
+    if due:
+        await deps.store.agenda.reschedule(due)
     tracker, year = deps.tracker, now.astimezone(VIETNAM).year
     if tracker.tree_changed or tracker.year != year:
         tracker.tree_changed, tracker.year = False, year
         await refresh_rollups(None, deps=deps)
-    await deps.metrics.observe(deps.store)

@@ -20,7 +20,7 @@ class InspectionMetrics:
     overdue_recommendations: Gauge
 
     async def observe(self, store: InspectionsStore) -> None:
-        """Read the gauges' values from the store (the sweep does it every tick)."""
+        """Read the gauges' values from the store (every consumer-lag interval)."""
         for state, count in (await store.count_by("inspections", "status", STATUSES)).items():
             self.inspections.labels(state=state).set(count)
         recommendations = await store.count_by("recommendations", "status", ("open", "overdue"))

@@ -24,6 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.inspections.documents import Document
+from shared.agenda import Agenda
 from shared.documents import Stored, entry_document, instant, stored_from_document
 from shared.history import HistoryEntry
 from shared.store import bulk_write, replace_newer
@@ -49,9 +50,11 @@ class InspectionsStore:
         self.recommendations = db["recommendations"]
         self.unit_inspections = db["unit_inspections"]
         self.unit_status = db["unit_inspection_status"]
+        self._meta = db["meta"]
+        # when inspections with a future-dated event or a deadline are next due
+        self.agenda = Agenda(db["inspections_due"], self.inspections)
 
     async def create_indexes(self) -> None:
-        await self.inspections.create_index([("next_due", ASCENDING)])
         await self.inspections.create_index([("named_units", ASCENDING)])
         await self.inspections.create_index([("status", ASCENDING)])
         await self.recommendations.create_index([("inspection_id", ASCENDING)])
@@ -91,9 +94,8 @@ class InspectionsStore:
                     found[part["unit_id"]].append(part)
         return found
 
-    async def due(self, now: datetime) -> list[str]:
-        cursor = self.inspections.find({"next_due": {"$lte": instant(now)}}, {"_id": 1})
-        return [doc["_id"] async for doc in cursor]
+    async def build_agenda(self) -> None:
+        await self.agenda.fill_once(self._meta)
 
     async def count_by(self, collection: str, field: str, values: Iterable[str]) -> dict[str, int]:
         target = self.inspections if collection == "inspections" else self.recommendations

@@ -29,8 +29,9 @@ from services.personnel.documents import (
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import derive_tree, fold_unit
 from services.personnel.store import PersonnelStore, Write
+from shared.agenda import entries_to_expect
 from shared.clock import Clock
-from shared.documents import Stored, empty, parse_instant
+from shared.documents import Stored, empty
 from shared.envelope import InboundEvent
 from shared.history import merge_into_history
 from shared.metrics import ServiceMetrics
@@ -183,14 +184,8 @@ async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators)
 
 
 def _new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:
-    """When the subjects written are next due, where that changes (see shared/agenda.py)."""
-    due = {}
-    for write in writes:
-        at = write.fields.get("next_due")
-        before = stored.get(write.subject)
-        if at and (before is None or before.fields.get("next_due") != at):
-            due[write.subject] = parse_instant(at)
-    return due
+    before = {subject: s.fields for subject, s in stored.items()}
+    return entries_to_expect((w.subject, w.fields, before.get(w.subject)) for w in writes)
 
 
 async def _announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:

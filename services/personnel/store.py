@@ -72,7 +72,10 @@ class PersonnelStore:
         self._meta = db["meta"]
         self._unpublished = db["unpublished"]
         # when units and people with future-dated events are next due (shared/agenda.py)
-        self._agendas = {"units": Agenda(db["units_due"]), "people": Agenda(db["people_due"])}
+        self._agendas = {
+            "units": Agenda(db["units_due"], self.units),
+            "people": Agenda(db["people_due"], self.people),
+        }
         # tells this process's markers from another replica's with the same revision
         self._writer = uuid.uuid4().hex[:12]
         self._directory: UnitDirectory | None = None
@@ -142,12 +145,8 @@ class PersonnelStore:
 
     async def build_agendas(self) -> None:
         """Once per database: entries for the documents written before agendas existed."""
-        if await self._meta.find_one({"_id": "agendas"}) is not None:
-            return
-        for collection, agenda in self._agendas.items():
-            cursor = self._db[collection].find({"next_due": {"$ne": None}}, {"next_due": 1})
-            await agenda.expect({d["_id"]: parse_instant(d["next_due"]) async for d in cursor})
-        await self._meta.replace_one({"_id": "agendas"}, {"built": True}, upsert=True)
+        for agenda in self._agendas.values():
+            await agenda.fill_once(self._meta)
 
     async def expect_due(self, collection: str, due: Mapping[str, datetime]) -> None:
         await self._agendas[collection].expect(due)
@@ -158,10 +157,7 @@ class PersonnelStore:
 
     async def reschedule(self, collection: str, seen: Mapping[str, str]) -> None:
         """After the due subjects were folded: their entries follow their documents."""
-        docs = await find_by_ids(self._db[collection], seen, {"next_due": 1})
-        await self._agendas[collection].reschedule(
-            seen, {s: parse_instant(d["next_due"]) for s, d in docs.items() if d.get("next_due")}
-        )
+        await self._agendas[collection].reschedule(seen)
 
     async def update_placements(self, fields_by_unit: Mapping[str, Document]) -> None:
         """Tree-derived fields of units (paths, effective parents) after a tree change."""
@@ -215,7 +211,6 @@ class PersonnelStore:
     async def count_pending(self) -> tuple[int, int]:
         """(people with a pending unit reference, subjects waiting for a future event)."""
         pending = await self.people.count_documents({"pending_units.0": {"$exists": True}})
-        # an upper bound: an entry outlives its future event until the sweep gets to it
         waiting = sum([await agenda.count() for agenda in self._agendas.values()])
         return pending, waiting
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo import AsyncMongoClient
 
 from services.personnel.store import PersonnelStore
-from shared.agenda import Agenda
+from shared.agenda import Agenda, entries_to_expect
 from shared.documents import instant
 from shared.store import Document
 
@@ -17,14 +17,21 @@ NOW = datetime(2025, 6, 1, 8, tzinfo=UTC)
 async def test_due_entries_move_on_or_go_unless_a_writer_changed_them(
     mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
-    agenda = Agenda(mongo[database_name]["people_due"])
+    db = mongo[database_name]
+    agenda = Agenda(db["people_due"], db["people"])
     await agenda.expect({"P1": NOW - timedelta(hours=1), "P2": NOW, "P3": NOW + timedelta(days=1)})
     seen = await agenda.due(NOW)
     assert set(seen) == {"P1", "P2"}
     # meanwhile another writer announces a later future event of P2
     await agenda.expect({"P2": NOW + timedelta(days=3)})
     # the sweep folded P1 (next due in two days) and P2 (it saw no future event left)
-    await agenda.reschedule(seen, {"P1": NOW + timedelta(days=2), "P2": None})
+    await db["people"].insert_many(
+        [
+            {"_id": "P1", "next_due": instant(NOW + timedelta(days=2))},
+            {"_id": "P2", "next_due": None},
+        ]
+    )
+    await agenda.reschedule(seen)
     assert await agenda.due(NOW) == {}
     later = await agenda.due(NOW + timedelta(days=10))
     assert later == {
@@ -32,9 +39,20 @@ async def test_due_entries_move_on_or_go_unless_a_writer_changed_them(
         "P2": instant(NOW + timedelta(days=3)),  # the writer's entry survived the sweep
         "P3": instant(NOW + timedelta(days=1)),
     }
-    await agenda.reschedule({"P3": later["P3"]}, {})
+    await agenda.reschedule({"P3": later["P3"]})  # no document: nothing waits
     assert set(await agenda.due(NOW + timedelta(days=10))) == {"P1", "P2"}
     assert await agenda.count() == 2
+
+
+def test_an_entry_is_expected_where_the_next_due_time_is_new_or_changed() -> None:
+    at, later = instant(NOW), instant(NOW + timedelta(days=1))
+    writes: list[tuple[str, Document, Document | None]] = [
+        ("new", {"next_due": at}, None),
+        ("same", {"next_due": at}, {"next_due": at}),
+        ("moved", {"next_due": later}, {"next_due": at}),
+        ("none", {"next_due": None}, {"next_due": at}),
+    ]
+    assert entries_to_expect(writes) == {"new": NOW, "moved": NOW + timedelta(days=1)}
 
 
 async def test_a_database_written_before_agendas_gets_them_once(

@@ -233,6 +233,7 @@ async def inspections(
         group_id=f"test-inspections-{prefix}",
         kafka=kafka_settings,
         sweep_interval_seconds=0.2,
+        consumer_lag_interval_seconds=0.5,  # the gauges are read on that interval
         batch_size=200,
     )
     await start_at_the_end(kafka_settings, f"{settings.group_id}.{INSPECTIONS_TOPIC}")
