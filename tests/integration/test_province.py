@@ -9,22 +9,14 @@ future-dated events, poison, both bindings.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from services.indicators.app import IndicatorsSettings
-from services.indicators.app import build as build_indicators
-from services.inspections.app import InspectionsSettings
-from services.inspections.app import build as build_inspections
 from services.personnel.app import build as build_personnel
 from shared.clock import ManualClock
 from shared.contract import (
@@ -35,41 +27,13 @@ from shared.contract import (
     UNITS_TOPIC,
     dead_letter_topic,
 )
-from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
-from shared.plans import load_plans
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests import reference, reference_inspections
 from tests.generator import Province, ProvinceShape, generate_province
 from tests.integration.conftest import personnel_settings
 from tests.integration.kafka_tools import read_to_end, wait_consumed
-
-PLANS = Path(__file__).resolve().parents[2] / "deploy" / "plans"
-
-
-@dataclass
-class Pipeline:
-    kafka: KafkaSettings
-    personnel_group: str
-    inspections_group: str
-    indicators_group: str
-    database: str
-
-    async def settle(self) -> None:
-        await wait_consumed(
-            self.kafka,
-            {
-                f"{self.personnel_group}.{UNITS_TOPIC}": [UNITS_TOPIC],
-                f"{self.personnel_group}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
-                f"{self.inspections_group}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
-                self.indicators_group: [
-                    UNIT_CHANGES_TOPIC,
-                    PEOPLE_CHANGES_TOPIC,
-                    INSPECTION_STATUS_TOPIC,
-                ],
-            },
-            timeout=240,
-        )
+from tests.integration.province_pipeline import Pipeline, produce_province, running_pipeline
 
 
 @pytest.fixture
@@ -82,46 +46,12 @@ async def pipeline(
     mongo: AsyncMongoClient[Document],
 ) -> AsyncIterator[Pipeline]:
     clock.set(PROVINCE.now)
-    personnel = personnel_settings(kafka_settings, mongodb_url, database_name)
-    personnel.sweep_interval_seconds = 1.0
-    inspections = InspectionsSettings(
-        mongodb_url=mongodb_url,
-        mongodb_database=f"{database_name}_inspections",
-        group_id=f"test-inspections-{uuid.uuid4().hex[:8]}",
-        kafka=kafka_settings,
-    )
-    indicators = IndicatorsSettings(
-        mongodb_url=mongodb_url,
-        mongodb_database=f"{database_name}_indicators",
-        group_id=f"test-indicators-{uuid.uuid4().hex[:8]}",
-        kafka=kafka_settings,
-    )
-    async with (
-        build_personnel(personnel, clock=clock),
-        build_inspections(inspections, clock=clock),
-        build_indicators(indicators, clock=clock, plans=load_plans(PLANS)),
-    ):
-        yield Pipeline(
-            kafka_settings,
-            personnel.group_id,
-            inspections.group_id,
-            indicators.group_id,
-            database_name,
-        )
-    for service in (inspections, indicators):
-        await mongo.drop_database(service.mongodb_database)
+    async with running_pipeline(kafka_settings, mongodb_url, database_name, clock, mongo) as run:
+        yield run
 
 
 # Small enough for FerretDB (about 1,400 records: see the README's measurements).
 PROVINCE: Province = generate_province(7, ProvinceShape(agencies=3, years=2))
-
-
-async def produce_province(producer: AIOKafkaProducer, province: Province) -> None:
-    pending = [
-        await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers)
-        for r in province.records
-    ]
-    await asyncio.gather(*pending)
 
 
 def latest_by_unit(records: list[Any]) -> dict[str, dict[str, Any]]:
