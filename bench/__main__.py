@@ -27,7 +27,7 @@ from bench.config import (
 from bench.machine import describe, infra_pids
 from bench.probe import LagProbe
 from bench.profile import StoreBusy
-from bench.runs import INBOUND, Infra, end_to_end, rebuild
+from bench.runs import INBOUND, Infra, end_to_end, personnel_alone, rebuild
 from shared.kafka import all_topics, client_options
 from shared.store import make_mongo_client
 from tests.generator import generate_province, generate_with_snapshot
@@ -94,6 +94,10 @@ async def run(settings: BenchSettings) -> report.Results:
             await recreate_topics(kafka, all_topics(kafka.partitions))
             larger_run = await end_to_end(infra, larger, "larger")
             say(f"   {larger_run.per_second:.1f} events/s ({larger_run.seconds:.1f} s)")
+            say("1b. the personnel service alone, on the province's records")
+            await recreate_topics(kafka, all_topics(kafka.partitions))
+            personnel_run = await personnel_alone(infra, province)
+            say(f"   {personnel_run.per_second:.1f} events/s ({personnel_run.seconds:.1f} s)")
     finally:
         await producer.stop()
         await mongo.close()
@@ -108,6 +112,7 @@ async def run(settings: BenchSettings) -> report.Results:
         province=province_run,
         rebuild=rebuilt,
         larger=larger_run,
+        personnel=personnel_run,
         finished=report.now(),
     )
 

@@ -55,11 +55,17 @@ class Names:
     def database(self, service: str) -> str:
         return f"{self.run}_{service}".replace("-", "_")
 
-    def groups(self) -> Groups:
-        personnel, inspections = self.group("personnel"), self.group("inspections")
+    def personnel_groups(self) -> Groups:
+        personnel = self.group("personnel")
         return {
             f"{personnel}.{UNITS_TOPIC}": [UNITS_TOPIC],
             f"{personnel}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
+        }
+
+    def groups(self) -> Groups:
+        inspections = self.group("inspections")
+        return {
+            **self.personnel_groups(),
             f"{inspections}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
             self.group("indicators"): [
                 UNIT_CHANGES_TOPIC,
@@ -78,9 +84,15 @@ async def produce(producer: AIOKafkaProducer, records: Sequence[Record]) -> None
 
 @contextlib.asynccontextmanager
 async def in_process(
-    names: Names, *, kafka: KafkaSettings, mongodb_url: str, clock: ManualClock
+    names: Names,
+    *,
+    kafka: KafkaSettings,
+    mongodb_url: str,
+    clock: ManualClock,
+    services: Sequence[str] = SERVICES,
 ) -> AsyncIterator[None]:
-    """The three services running in this event loop, started before this yields."""
+    """The services (by default all three) running in this event loop, started before
+    this yields."""
     personnel = PersonnelSettings(
         mongodb_url=mongodb_url,
         mongodb_database=names.database("personnel"),
@@ -99,11 +111,14 @@ async def in_process(
         group_id=names.group("indicators"),
         kafka=kafka,
     )
-    async with (
-        build_personnel(personnel, clock=clock),
-        build_inspections(inspections, clock=clock),
-        build_indicators(indicators, clock=clock, plans=load_plans(PLANS)),
-    ):
+    async with contextlib.AsyncExitStack() as running:
+        if "personnel" in services:
+            await running.enter_async_context(build_personnel(personnel, clock=clock))
+        if "inspections" in services:
+            await running.enter_async_context(build_inspections(inspections, clock=clock))
+        if "indicators" in services:
+            app = build_indicators(indicators, clock=clock, plans=load_plans(PLANS))
+            await running.enter_async_context(app)
         yield
 
 

@@ -124,6 +124,42 @@ async def end_to_end(
         await drop_databases(infra.mongo, names)
 
 
+async def personnel_alone(infra: Infra, province: Province) -> EndToEnd:
+    """The personnel service alone: the HR records produced, until its groups committed
+    everything (the inspection records are produced too, and nobody reads them)."""
+    names = Names.fresh("personnel")
+    meter = CpuMeter({"parity (this process)": os.getpid(), **infra.infra_pids})
+    try:
+        async with in_process(
+            names,
+            kafka=infra.kafka,
+            mongodb_url=infra.mongodb_url,
+            clock=ManualClock(province.now),
+            services=("personnel",),
+        ):
+            meter.start()
+            infra.busy.start()
+            started = time.monotonic()
+            await produce(infra.producer, province.records)
+            seconds = await infra.probe.wait_settled(
+                names.personnel_groups(), started=started, timeout=infra.settle_timeout
+            )
+            busy = infra.busy.stop()
+            hr = sum(1 for r in province.records if r.topic != INSPECTIONS_TOPIC)
+            return EndToEnd(
+                events=hr,
+                seconds=seconds,
+                store_busy_seconds=busy,
+                cpu_seconds=meter.stop(),
+                store_commands={
+                    name: (count, infra.busy.command_seconds[name])
+                    for name, count in infra.busy.commands.most_common()
+                },
+            )
+    finally:
+        await drop_databases(infra.mongo, names)
+
+
 async def _freshness(
     infra: Infra,
     province: Province,

@@ -9,7 +9,10 @@
 #   status     exit 0 if running, 3 if stopped
 #   reset      down, then wipe $DATA/ferretdb and $DATA/ferretdb-state (keeps the cache)
 #
-# Environment: FERRETDB_PORT (27017), FERRETDB_POSTGRESQL_URL (unset: SQLite),
+# Environment: FERRETDB_PORT (27017), FERRETDB_BACKEND (sqlite | postgresql; default sqlite),
+#   FERRETDB_POSTGRESQL_URL (unset: with FERRETDB_BACKEND=postgresql, the private cluster of
+#   deploy/postgres.sh, which up/down/status/reset then start, stop, check and wipe too;
+#   set: that server, and FerretDB uses PostgreSQL whatever FERRETDB_BACKEND says),
 #   FERRETDB_LOG_LEVEL (warn), FERRETDB_DEBUG_PORT (unset: debug HTTP listener disabled).
 set -euo pipefail
 
@@ -40,8 +43,18 @@ bin_version() {
     sed -n 's/^version: //p' <<<"$out"
 }
 
+# The project's patches to FerretDB (deploy/ferretdb/*.patch, each explains itself): the
+# SQLite backend's _id index is used. A binary built with other patches is rebuilt.
+PATCH_DIR="$ROOT/deploy/ferretdb"
+PATCH_STAMP="$CACHE/bin/ferretdb.patches"
+
+patches_digest() {
+    cat "$PATCH_DIR"/*.patch | sha256sum | cut -d' ' -f1
+}
+
 is_provisioned() {
-    [[ -x $BIN && "$(bin_version)" == "$FERRETDB_VERSION" ]]
+    [[ -x $BIN && "$(bin_version)" == "$FERRETDB_VERSION" && -s $PATCH_STAMP &&
+        "$(cat "$PATCH_STAMP")" == "$(patches_digest)" ]]
 }
 
 # Go settings for the build: no VCS stamping, no toolchain download, no workspace,
@@ -68,6 +81,7 @@ cmd_provision() {
         return 0
     fi
     need_cmd go "install Go 1.24+ (https://go.dev/dl/ or Debian: apt-get install golang)"
+    need_cmd patch "Debian: apt-get install patch"
     [[ -z "$(live_pid ferretdb "$BIN --handler=")" ]] ||
         die "ferretdb is running from $BIN; run '$0 down' first"
 
@@ -86,6 +100,12 @@ cmd_provision() {
     chmod -R u+w "$work/src"
     echo "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
     echo "source" >"$work/src/build/version/package.txt"
+    local patch
+    for patch in "$PATCH_DIR"/*.patch; do
+        info "applying ${patch#"$ROOT"/}"
+        patch -p1 --forward --quiet -d "$work/src" <"$patch" >/dev/null ||
+            die "could not apply $patch to FerretDB $FERRETDB_VERSION"
+    done
 
     info "building $FERRETDB_VERSION (about a minute when the Go build cache is cold)"
     (cd "$work/src" && go_env go build -trimpath -o "$work/ferretdb" ./cmd/ferretdb) ||
@@ -93,6 +113,7 @@ cmd_provision() {
     [[ "$(bin_version "$work/ferretdb")" == "$FERRETDB_VERSION" ]] ||
         die "built binary does not report version $FERRETDB_VERSION"
     mv -f "$work/ferretdb" "$BIN"
+    patches_digest >"$PATCH_STAMP"
     info "built $BIN in $(elapsed_s "$start")s"
 }
 
@@ -103,6 +124,16 @@ cmd_provision() {
 # FerretDB loses nothing; a power cut may lose the last commits. This is a development
 # and test store; production runs MongoDB.
 FERRETDB_SQLITE_SYNCHRONOUS="${FERRETDB_SQLITE_SYNCHRONOUS:-normal}"
+FERRETDB_BACKEND="${FERRETDB_BACKEND:-sqlite}"
+[[ $FERRETDB_BACKEND == sqlite || $FERRETDB_BACKEND == postgresql ]] ||
+    die "FERRETDB_BACKEND must be sqlite or postgresql, not '$FERRETDB_BACKEND'"
+POSTGRES_SH="$ROOT/deploy/postgres.sh"
+
+# managed_postgres: PostgreSQL wanted and no server given: ours (deploy/postgres.sh).
+managed_postgres() {
+    [[ $FERRETDB_BACKEND == postgresql && -z ${FERRETDB_POSTGRESQL_URL:-} ]]
+}
+
 backend_args() {
     if [[ -n ${FERRETDB_POSTGRESQL_URL:-} ]]; then
         printf '%s\n' --handler=postgresql "--postgresql-url=$FERRETDB_POSTGRESQL_URL"
@@ -150,6 +181,10 @@ cmd_up() {
         die "$HOST:$FERRETDB_PORT is already in use by another process (set FERRETDB_PORT)"
 
     is_provisioned || cmd_provision
+    if managed_postgres; then
+        "$POSTGRES_SH" up
+        FERRETDB_POSTGRESQL_URL="$("$POSTGRES_SH" url)"
+    fi
     mkdir -p "$SQLITE_DIR" "$STATE_DIR"
     local -a backend
     mapfile -t backend < <(backend_args)
@@ -171,16 +206,21 @@ cmd_up() {
 
 cmd_down() {
     stop_daemon ferretdb "$MARKER" "$STOP_TIMEOUT_S"
+    if managed_postgres; then "$POSTGRES_SH" down; fi
 }
 
 cmd_status() {
-    print_status ferretdb "$MARKER" "$FERRETDB_PORT"
+    local rc=0
+    print_status ferretdb "$MARKER" "$FERRETDB_PORT" || rc=$?
+    if managed_postgres; then "$POSTGRES_SH" status || rc=$?; fi
+    return "$rc"
 }
 
 cmd_reset() {
     cmd_down
     rm -rf "$SQLITE_DIR" "$STATE_DIR"
     info "wiped $SQLITE_DIR and $STATE_DIR"
+    if managed_postgres; then "$POSTGRES_SH" reset; fi
 }
 
 main() {

@@ -8,6 +8,9 @@
 #   down    stop Prometheus, Kafka, then FerretDB
 #   status  exit 0 if all three are running, 3 otherwise
 #   reset   stop them and wipe their data (keeps the cache)
+#
+# FERRETDB_BACKEND=postgresql stores FerretDB's data in PostgreSQL (deploy/postgres.sh, started,
+# stopped and wiped with FerretDB); the default is sqlite. See deploy/ferretdb.sh.
 set -euo pipefail
 
 COMPONENT=infra

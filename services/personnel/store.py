@@ -96,8 +96,8 @@ class PersonnelStore:
             return []
         # A new subject is inserted: a racing insert collides on _id, and the subjects left
         # unwritten are read and folded again. An existing one is replaced on _id and the
-        # revision read, at a price on FerretDB's SQLite backend (its primary key serves only
-        # a filter of exactly {"_id": value}: a replace took 10-28 ms instead of 2 ms). By
+        # revision read (FerretDB's SQLite backend needs deploy/ferretdb/'s patch to use its
+        # _id index for that filter; unpatched it scanned the table). By
         # _id alone, two replicas lost events (tests/reliability): a replica finishing a
         # batch of a partition just revoked, or refolding people for a unit event, wrote
         # over a person another replica had just written, and both "landed".
