@@ -80,7 +80,7 @@ async def run(settings: BenchSettings) -> report.Results:
             )
             say(f"   {province_run.per_second:.1f} events/s ({province_run.seconds:.1f} s)")
             say("1. raw ceilings")
-            consume = await consume_ceiling(kafka, probe, INBOUND)
+            consume = await consume_ceiling(kafka, probe, INBOUND, expected=len(province.records))
             upsert = await upsert_ceiling(
                 mongo, f"bench_ceiling_{time.time_ns()}", province.records
             )

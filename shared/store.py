@@ -7,6 +7,7 @@ single-document atomic writes, bulk writes, indexes, simple aggregations.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,9 @@ from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceO
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+from pymongo.results import BulkWriteResult
+
+log = logging.getLogger("parity.store")
 
 Document = dict[str, Any]
 
@@ -55,6 +59,7 @@ MAX_BULK_OPERATIONS = 20
 MAX_CONCURRENT_READS = 8
 DUPLICATE_KEY = 11000
 REPLACE_NEWER_ATTEMPTS = 8
+UPSERT_RACE_ATTEMPTS = 3
 
 WriteRequest = InsertOne[Document] | ReplaceOne[Document] | UpdateOne | DeleteOne | DeleteMany
 
@@ -79,7 +84,7 @@ async def bulk_write(
     for start in range(0, len(requests), MAX_BULK_OPERATIONS):
         chunk = list(requests[start : start + MAX_BULK_OPERATIONS])
         try:
-            result = await collection.bulk_write(chunk, ordered=False)
+            result = await _write_chunk(collection, chunk)
         except BulkWriteError as error:
             errors = error.details["writeErrors"]
             if not duplicates_ok or any(e.get("code") != DUPLICATE_KEY for e in errors):
@@ -94,6 +99,26 @@ async def bulk_write(
         totals.matched += result.matched_count
         totals.upserted += result.upserted_count
     return totals
+
+
+async def _write_chunk(
+    collection: AsyncCollection[Document], chunk: list[WriteRequest]
+) -> BulkWriteResult:
+    """One bulk command. FerretDB 1.24 answers an upsert that lost a race to insert the same
+    ``_id`` (two writers upserting a new document at once) with an error that lacks
+    ``nModified``, and PyMongo's bulk API then raises ``KeyError`` instead of reporting a
+    duplicate. The other writer's document is there by then, so a chunk of upserts,
+    updates, replaces and deletes (all by ``_id`` here, all idempotent) is written again."""
+    for attempt in range(UPSERT_RACE_ATTEMPTS):
+        try:
+            return await collection.bulk_write(chunk, ordered=False)
+        except KeyError as error:
+            inserts = any(isinstance(r, InsertOne) for r in chunk)
+            last = attempt + 1 == UPSERT_RACE_ATTEMPTS
+            if error.args != ("nModified",) or inserts or last:
+                raise
+            log.info("%s: an upsert lost a race; writing the chunk again", collection.name)
+    raise AssertionError("unreachable")
 
 
 async def replace_newer(
