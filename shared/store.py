@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,8 +126,13 @@ async def replace_newer(
     documents: Sequence[Document],
     *,
     revision_field: str,
+    expected: Mapping[Any, int] | None = None,
 ) -> None:
     """Store each document unless one with the same or a higher revision is there.
+
+    ``expected``: the revisions the caller believes are stored (an ``_id`` absent from it:
+    not stored). The first attempt then writes on those without reading; whatever they get
+    wrong is read and written again like any lost race.
 
     Read, then insert or replace on ``_id`` and the revision read. Not the single
     conditional upsert it could be on MongoDB: FerretDB 1.24 answers an upsert whose filter
@@ -145,8 +150,12 @@ async def replace_newer(
     for _ in range(REPLACE_NEWER_ATTEMPTS):
         if not newest:
             return
-        found = await find_by_ids(collection, newest, {revision_field: 1})
-        stored = {i: d.get(revision_field, -1) for i, d in found.items()}
+        if expected is not None:
+            stored = {i: expected[i] for i in newest if i in expected}
+            expected = None  # believed once; a second attempt reads
+        else:
+            found = await find_by_ids(collection, newest, {revision_field: 1})
+            stored = {i: d.get(revision_field, -1) for i, d in found.items()}
         requests: list[WriteRequest] = []
         for document in newest.values():
             known = stored.get(document["_id"])

@@ -78,6 +78,12 @@ async def apply_changes(changes: Iterable[InternalChange], *, deps: Collaborator
 async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
     tally = deps.province.tally
     given = split(changes)
+    # what the store holds of these people: memory equals the store (a failure reloads it)
+    stored_people = {
+        p.person_id: known.revision
+        for p in given.people
+        if (known := tally.people.get(p.person_id)) is not None
+    }
     news = Facts(
         people=[p for p in given.people if tally.put_person(p)],
         units=[u for u in given.units if tally.put_unit(u)],
@@ -85,7 +91,7 @@ async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborato
     )
     if not (news.people or news.units or news.inspections):
         return
-    await deps.store.save_facts(news)
+    await deps.store.save_facts(news, stored_people=stored_people)
     now = deps.clock.now()
     if news.units:  # the tree changed: re-derive everything, look at every unit
         deps.metrics.rebuilds.labels(reason="organisation").inc()

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pymongo import ASCENDING, InsertOne, ReplaceOne
@@ -55,7 +55,11 @@ class IndicatorsStore:
         ]
         return Facts(people, units, inspections)
 
-    async def save_facts(self, facts: Facts) -> None:
+    async def save_facts(
+        self, facts: Facts, *, stored_people: Mapping[str, int] | None = None
+    ) -> None:
+        """Write the facts newer than the stored ones. ``stored_people``: the revisions of
+        people this process knows are stored (its memory), which saves reading them first."""
         for collection, items in (
             ("people", facts.people),
             ("units", facts.units),
@@ -65,7 +69,12 @@ class IndicatorsStore:
                 {"_id": _subject(i), "revision": i.revision, "facts": i.model_dump(mode="json")}
                 for i in items
             ]
-            await replace_newer(self._db[collection], documents, revision_field="revision")
+            await replace_newer(
+                self._db[collection],
+                documents,
+                revision_field="revision",
+                expected=stored_people if collection == "people" else None,
+            )
 
     async def load_published(self) -> dict[str, Published]:
         return {

@@ -53,3 +53,29 @@ async def test_an_older_revision_never_replaces_a_newer_one(
         facts, [{"_id": "P-1", "revision": 4, "facts": "fourth"}], revision_field="revision"
     )
     assert await facts.find_one({"_id": "P-1"}) == {"_id": "P-1", "revision": 5, "facts": "fifth"}
+
+
+async def test_a_wrong_belief_about_what_is_stored_is_read_and_corrected(
+    facts: AsyncCollection[Document],
+) -> None:
+    """``expected`` saves the read when the caller's memory is right; when another writer
+    got there (P-1 at 6, not 3; P-2 stored though believed absent), the newest still wins."""
+    await facts.insert_many(
+        [
+            {"_id": "P-1", "revision": 6, "facts": "sixth"},
+            {"_id": "P-2", "revision": 1, "facts": "first"},
+            {"_id": "P-3", "revision": 2, "facts": "second"},
+        ]
+    )
+    await replace_newer(
+        facts,
+        [
+            {"_id": "P-1", "revision": 4, "facts": "fourth"},
+            {"_id": "P-2", "revision": 2, "facts": "second"},
+            {"_id": "P-3", "revision": 3, "facts": "third"},
+        ],
+        revision_field="revision",
+        expected={"P-1": 3, "P-3": 2},
+    )
+    stored = {d["_id"]: (d["revision"], d["facts"]) async for d in facts.find()}
+    assert stored == {"P-1": (6, "sixth"), "P-2": (2, "second"), "P-3": (3, "third")}
