@@ -5,12 +5,13 @@ Nothing connects at import time; every function takes the settings it needs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -26,6 +27,7 @@ from shared.contract import (
     NOTIFICATIONS_TOPIC,
     dead_letter_topic,
 )
+from shared.envelope import CloudEvent, encode_structured
 from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.settings import KafkaSettings
 
@@ -165,3 +167,30 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
         return [spec.name for spec in wanted]
     finally:
         await admin.close()
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+OutgoingRecord = tuple[str, bytes, bytes, list[tuple[str, bytes]]]  # topic, key, value, headers
+
+
+class Producer(Protocol):
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[Any]: ...
+
+
+def event_record(topic: str, event: CloudEvent) -> OutgoingRecord:
+    """A CloudEvent as a structured-mode record keyed by its subject."""
+    value, headers = encode_structured(event)
+    return topic, event.subject.encode(), value, headers
+
+
+async def send_all(producer: Producer, records: Iterable[OutgoingRecord]) -> None:
+    """Send the records and return once Kafka has acknowledged every one of them (a failure
+    raises, and the caller's batch is retried before its offsets are committed)."""
+    pending = [
+        await producer.send(topic, value=value, key=key, headers=headers)
+        for topic, key, value, headers in records
+    ]
+    await asyncio.gather(*pending)

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
 
 from shared.contract import INDICATORS_EVENT_TYPE, INDICATORS_TOPIC, UnitIndicators
-from shared.envelope import encode_structured, new_event
+from shared.envelope import new_event
+from shared.kafka import OutgoingRecord, Producer, event_record, send_all
 from shared.store import Document
 
 SOURCE = "parity/indicators"
 
 
-class Producer(Protocol):
-    async def send(
-        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
-    ) -> asyncio.Future[Any]: ...
-
-
-def indicator_record(
-    content: Document, *, version: int, as_of: datetime
-) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """(key, value, headers) of one feed record; the data is checked against the contract."""
+def indicator_record(content: Document, *, version: int, as_of: datetime) -> OutgoingRecord:
+    """One feed record; the data is checked against the contract."""
     local = as_of.isoformat()
     data = UnitIndicators.model_validate({**content, "as_of": local, "version": version})
     event = new_event(
@@ -34,8 +25,7 @@ def indicator_record(
         data=data.model_dump(mode="json"),
         event_id=f"{data.unit_id}:{version}",
     )
-    value, headers = encode_structured(event)
-    return data.unit_id.encode(), value, headers
+    return event_record(INDICATORS_TOPIC, event)
 
 
 class IndicatorFeed:
@@ -44,11 +34,5 @@ class IndicatorFeed:
     def __init__(self, *, producer: Producer) -> None:
         self._producer = producer
 
-    async def publish(
-        self, records: Sequence[tuple[bytes, bytes, list[tuple[str, bytes]]]]
-    ) -> None:
-        pending = [
-            await self._producer.send(INDICATORS_TOPIC, value=value, key=key, headers=headers)
-            for key, value, headers in records
-        ]
-        await asyncio.gather(*pending)
+    async def publish(self, records: Sequence[OutgoingRecord]) -> None:
+        await send_all(self._producer, records)

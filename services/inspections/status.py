@@ -7,24 +7,18 @@ and a consumer keeps the highest revision per unit.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.clock import Clock
-from shared.envelope import encode_structured, new_event
+from shared.envelope import new_event
 from shared.internal import INSPECTION_STATUS_TOPIC, UNIT_INSPECTION_STATUS, UnitInspectionStatus
+from shared.kafka import Producer, event_record, send_all
 
 INSPECTIONS_SOURCE = "parity/inspections"
 
 
 class StatusSink(Protocol):
     async def publish(self, statuses: list[UnitInspectionStatus]) -> None: ...
-
-
-class Producer(Protocol):
-    async def send(
-        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
-    ) -> asyncio.Future[Any]: ...
 
 
 class KafkaStatusSink:
@@ -36,23 +30,20 @@ class KafkaStatusSink:
 
     async def publish(self, statuses: list[UnitInspectionStatus]) -> None:
         now = self._clock.now()
-        pending = []
-        for status in statuses:
-            event = new_event(
-                source=INSPECTIONS_SOURCE,
-                type_=UNIT_INSPECTION_STATUS,
-                subject=status.unit_id,
-                time=now,
-                data=status.model_dump(mode="json"),
-                event_id=f"{status.unit_id}:{status.revision}",
-            )
-            value, headers = encode_structured(event)
-            pending.append(
-                await self._producer.send(
+        await send_all(
+            self._producer,
+            [
+                event_record(
                     INSPECTION_STATUS_TOPIC,
-                    value=value,
-                    key=status.unit_id.encode(),
-                    headers=headers,
+                    new_event(
+                        source=INSPECTIONS_SOURCE,
+                        type_=UNIT_INSPECTION_STATUS,
+                        subject=status.unit_id,
+                        time=now,
+                        data=status.model_dump(mode="json"),
+                        event_id=f"{status.unit_id}:{status.revision}",
+                    ),
                 )
-            )
-        await asyncio.gather(*pending)
+                for status in statuses
+            ],
+        )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.clock import Clock
-from shared.envelope import encode_structured, new_event
+from shared.envelope import new_event
 from shared.internal import (
     PEOPLE_CHANGES_TOPIC,
     PERSON_CHANGED,
@@ -16,6 +15,7 @@ from shared.internal import (
     UNIT_CHANGES_TOPIC,
     PersonChanged,
 )
+from shared.kafka import Producer, event_record, send_all
 
 _PERSON_FIELDS = tuple(f for f in PersonChanged.model_fields if f not in ("person_id", "revision"))
 
@@ -44,12 +44,6 @@ class ChangeSink(Protocol):
     async def publish(self, changes: list[Change]) -> None: ...
 
 
-class Producer(Protocol):
-    async def send(
-        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
-    ) -> asyncio.Future[Any]: ...
-
-
 class KafkaChangeSink:
     """Sends a batch of changes and waits until Kafka has every one of them."""
 
@@ -59,24 +53,20 @@ class KafkaChangeSink:
 
     async def publish(self, changes: list[Change]) -> None:
         now = self._clock.now()
-        pending = []
-        for change in changes:
-            event = new_event(
-                source=PERSONNEL_SOURCE,
-                type_=change.type,
-                subject=change.subject,
-                time=now,
-                data=change.data,
-                event_id=f"{change.type}:{change.subject}:{change.revision}",
-            )
-            value, headers = encode_structured(event)
-            topic = PEOPLE_CHANGES_TOPIC if change.type == PERSON_CHANGED else UNIT_CHANGES_TOPIC
-            pending.append(
-                await self._producer.send(
-                    topic,
-                    value=value,
-                    key=change.subject.encode(),
-                    headers=headers,
+        await send_all(
+            self._producer,
+            [
+                event_record(
+                    PEOPLE_CHANGES_TOPIC if c.type == PERSON_CHANGED else UNIT_CHANGES_TOPIC,
+                    new_event(
+                        source=PERSONNEL_SOURCE,
+                        type_=c.type,
+                        subject=c.subject,
+                        time=now,
+                        data=c.data,
+                        event_id=f"{c.type}:{c.subject}:{c.revision}",
+                    ),
                 )
-            )
-        await asyncio.gather(*pending)
+                for c in changes
+            ],
+        )
