@@ -7,12 +7,16 @@ survive the round trip exactly (BSON dates keep milliseconds only). A subject do
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import overload
 
+from pymongo import InsertOne, ReplaceOne
+from pymongo.asynchronous.collection import AsyncCollection
+
 from shared.history import HistoryEntry
-from shared.store import Document
+from shared.store import Document, bulk_write, find_by_ids
 
 HISTORY_KEYS = ("_id", "rev", "history")  # what a subject document holds besides its fields
 
@@ -79,3 +83,56 @@ def stored_from_document(doc: Document) -> Stored:
 def empty(subject: str) -> Stored:
     """A subject not stored yet."""
     return Stored(subject=subject, rev=0, history=[], fields={})
+
+
+@dataclass(frozen=True)
+class Write:
+    """A subject document to store on condition that it is still at ``expected_rev``."""
+
+    subject: str
+    expected_rev: int
+    fields: Document
+    history: list[HistoryEntry] | None = None  # None: a document without events
+
+    def document(self) -> Document:
+        doc: Document = {"_id": self.subject, "rev": self.expected_rev + 1, **self.fields}
+        if self.history is not None:
+            doc["history"] = [entry_document(e) for e in self.history]
+        return doc
+
+
+async def load_subjects(
+    collection: AsyncCollection[Document],
+    subjects: Iterable[str],
+    projection: Document | None = None,
+) -> dict[str, Stored]:
+    docs = await find_by_ids(collection, subjects, projection)
+    return {subject: stored_from_document(doc) for subject, doc in docs.items()}
+
+
+async def save_subjects(collection: AsyncCollection[Document], writes: list[Write]) -> list[str]:
+    """Compare-and-set: a new subject is inserted (a racing insert collides on ``_id``), an
+    existing one replaced on ``_id`` and the revision read. Returns the subjects that were
+    not written as given: the caller reads them again and folds again."""
+    if not writes:
+        return []
+    operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
+        InsertOne(w.document())
+        if w.expected_rev == 0
+        else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document())
+        for w in writes
+    ]
+    totals = await bulk_write(collection, operations, duplicates_ok=True)
+    if totals.inserted + totals.matched == len(writes):
+        return []
+    current = await load_subjects(collection, (w.subject for w in writes))
+    return sorted(w.subject for w in writes if not _landed(w, current.get(w.subject)))
+
+
+def _landed(write: Write, stored: Stored | None) -> bool:
+    return (
+        stored is not None
+        and stored.rev == write.expected_rev + 1
+        and [e.key for e in stored.history] == [e.key for e in write.history or []]
+        and stored.fields == write.fields
+    )

@@ -30,10 +30,10 @@ from services.inspections.domain.inspection import InspectionState, fold_inspect
 from services.inspections.domain.units import own_facts, rollups
 from services.inspections.metrics import InspectionMetrics
 from services.inspections.status import StatusSink
-from services.inspections.store import InspectionsStore, Write
+from services.inspections.store import InspectionsStore
 from shared.agenda import entries_to_expect
 from shared.clock import VIETNAM, Clock, local_date
-from shared.documents import empty
+from shared.documents import Write, empty
 from shared.envelope import InboundEvent
 from shared.history import merge_into_history
 from shared.internal import UnitInspectionStatus

@@ -16,32 +16,15 @@ again. The two derived collections are rewritten from their source, never the ot
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, DeleteMany, InsertOne, ReplaceOne, UpdateOne
-from pymongo.asynchronous.collection import AsyncCollection
+from pymongo import ASCENDING, DeleteMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.inspections.documents import Document
 from shared.agenda import Agenda
-from shared.documents import Stored, entry_document, instant, stored_from_document
-from shared.history import HistoryEntry
+from shared.documents import Stored, Write, instant, load_subjects, save_subjects
 from shared.store import bulk_write, replace_newer
-
-
-@dataclass(frozen=True)
-class Write:
-    subject: str
-    expected_rev: int
-    fields: Document
-    history: list[HistoryEntry] | None = None  # inspections only
-
-    def document(self) -> Document:
-        doc: Document = {"_id": self.subject, "rev": self.expected_rev + 1, **self.fields}
-        if self.history is not None:
-            doc["history"] = [entry_document(e) for e in self.history]
-        return doc
 
 
 class InspectionsStore:
@@ -64,17 +47,17 @@ class InspectionsStore:
     # --- compare-and-set documents ---------------------------------------------------------
 
     async def load_inspections(self, subjects: Iterable[str]) -> dict[str, Stored]:
-        return await _load(self.inspections, subjects)
+        return await load_subjects(self.inspections, subjects)
 
     async def load_units(self, unit_ids: Iterable[str]) -> dict[str, Stored]:
-        return await _load(self.unit_inspections, unit_ids, {"history": 0})
+        return await load_subjects(self.unit_inspections, unit_ids, {"history": 0})
 
     async def save_inspections(self, writes: list[Write]) -> list[str]:
         """Write what is still at its expected revision; returns the subjects that were not."""
-        return await _save(self.inspections, writes)
+        return await save_subjects(self.inspections, writes)
 
     async def save_units(self, writes: list[Write]) -> list[str]:
-        return await _save(self.unit_inspections, writes)
+        return await save_subjects(self.unit_inspections, writes)
 
     async def all_unit_facts(self) -> dict[str, Document]:
         return {doc["_id"]: doc async for doc in self.unit_inspections.find({})}
@@ -133,39 +116,3 @@ class InspectionsStore:
             for unit_id, doc in documents.items()
         ]
         await bulk_write(self.unit_status, operations)
-
-
-async def _load(
-    collection: AsyncCollection[Document],
-    subjects: Iterable[str],
-    projection: Document | None = None,
-) -> dict[str, Stored]:
-    found: dict[str, Stored] = {}
-    async for doc in collection.find({"_id": {"$in": list(subjects)}}, projection):
-        found[doc["_id"]] = stored_from_document(doc)
-    return found
-
-
-async def _save(collection: AsyncCollection[Document], writes: list[Write]) -> list[str]:
-    if not writes:
-        return []
-    operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
-        InsertOne(w.document())
-        if w.expected_rev == 0
-        else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document())
-        for w in writes
-    ]
-    totals = await bulk_write(collection, operations, duplicates_ok=True)
-    if totals.inserted + totals.matched == len(writes):
-        return []
-    current = await _load(collection, (w.subject for w in writes))
-    return sorted(w.subject for w in writes if not _landed(w, current.get(w.subject)))
-
-
-def _landed(write: Write, stored: Stored | None) -> bool:
-    return (
-        stored is not None
-        and stored.rev == write.expected_rev + 1
-        and [e.key for e in stored.history] == [e.key for e in write.history or []]
-        and stored.fields == write.fields
-    )

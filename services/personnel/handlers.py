@@ -28,10 +28,10 @@ from services.personnel.documents import (
 )
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import derive_tree, fold_unit
-from services.personnel.store import PersonnelStore, Write
+from services.personnel.store import PersonnelStore
 from shared.agenda import entries_to_expect
 from shared.clock import Clock
-from shared.documents import Stored, empty
+from shared.documents import Stored, Write, empty
 from shared.envelope import InboundEvent
 from shared.history import merge_into_history
 from shared.metrics import ServiceMetrics
@@ -95,7 +95,7 @@ async def apply_person_events(
                 if duplicates and current.rev:
                     republish.append(person_change(subject, current.rev, current.fields))
                 continue
-            writes.append(Write(subject, current.rev, history, fields))
+            writes.append(Write(subject, current.rev, fields, history))
         await deps.store.expect_due("people", _new_due(writes, stored))
         markers = await _announce("people", writes, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
@@ -140,7 +140,7 @@ async def apply_unit_events(
                 if len(histories[unit_id]) != len(current.history) or _differs(
                     fields, current.fields
                 ):
-                    writes.append(Write(unit_id, current.rev, histories[unit_id], fields))
+                    writes.append(Write(unit_id, current.rev, fields, histories[unit_id]))
                 elif outcome[unit_id][1] and current.rev:
                     republish.append(unit_change(unit_id, current.rev, current.fields))
             elif any(fields[k] != current_fields.get(k) for k in PLACEMENT_FIELDS):

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
@@ -28,13 +28,13 @@ from services.personnel.domain.units import UnitDirectory, UnitState
 from shared.agenda import Agenda
 from shared.documents import (
     Stored,
-    entry_document,
+    Write,
     instant,
+    load_subjects,
     parse_instant,
-    stored_from_document,
+    save_subjects,
 )
-from shared.history import HistoryEntry
-from shared.store import bulk_write, find_by_ids
+from shared.store import bulk_write
 
 
 @dataclass(frozen=True)
@@ -46,22 +46,6 @@ class Marker:
     subject: str
     rev: int
     at: datetime
-
-
-@dataclass(frozen=True)
-class Write:
-    subject: str
-    expected_rev: int
-    history: list[HistoryEntry]
-    fields: Document
-
-    def document(self) -> Document:
-        return {
-            "_id": self.subject,
-            "rev": self.expected_rev + 1,
-            "history": [entry_document(e) for e in self.history],
-            **self.fields,
-        }
 
 
 class PersonnelStore:
@@ -87,34 +71,17 @@ class PersonnelStore:
         await self.people.create_index([("home_unit_id", ASCENDING)])
 
     async def load(self, collection: str, subjects: Iterable[str]) -> dict[str, Stored]:
-        docs = await find_by_ids(self._db[collection], subjects)
-        return {subject: stored_from_document(doc) for subject, doc in docs.items()}
+        return await load_subjects(self._db[collection], subjects)
 
     async def save(self, collection: str, writes: list[Write]) -> list[str]:
-        """Write what is still at its expected revision; returns the subjects that were not."""
-        if not writes:
-            return []
-        # A new subject is inserted: a racing insert collides on _id, and the subjects left
-        # unwritten are read and folded again. An existing one is replaced on _id and the
-        # revision read (FerretDB's SQLite backend needs deploy/ferretdb/'s patch to use its
-        # _id index for that filter; unpatched it scanned the table). By
-        # _id alone, two replicas lost events (tests/reliability): a replica finishing a
-        # batch of a partition just revoked, or refolding people for a unit event, wrote
-        # over a person another replica had just written, and both "landed".
-        operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
-            InsertOne(w.document())
-            if w.expected_rev == 0
-            else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document())
-            for w in writes
-        ]
-        totals = await bulk_write(self._db[collection], operations, duplicates_ok=True)
-        if totals.inserted + totals.matched == len(writes):
-            return []
-        return await self._unwritten(collection, writes)
+        """Write what is still at its expected revision; returns the subjects that were not.
 
-    async def _unwritten(self, collection: str, writes: list[Write]) -> list[str]:
-        current = await self.load(collection, (w.subject for w in writes))
-        return sorted(w.subject for w in writes if not _landed(w, current.get(w.subject)))
+        Compare-and-set on the revision, not a replace by _id alone: by _id alone two
+        replicas lost events (tests/reliability): a replica finishing a batch of a partition
+        just revoked, or refolding people for a unit event, wrote over a person another
+        replica had just written, and both "landed". (FerretDB's SQLite backend needs the
+        patch in deploy/ferretdb/ to use its _id index for that filter.)"""
+        return await save_subjects(self._db[collection], writes)
 
     async def unit_documents(self) -> dict[str, Document]:
         """Every unit's derived fields (no history): the organisation is small enough."""
@@ -213,11 +180,3 @@ class PersonnelStore:
         pending = await self.people.count_documents({"pending_units.0": {"$exists": True}})
         waiting = sum([await agenda.count() for agenda in self._agendas.values()])
         return pending, waiting
-
-
-def _landed(write: Write, current: Stored | None) -> bool:
-    return (
-        current is not None
-        and current.rev == write.expected_rev + 1
-        and [e.key for e in current.history] == [e.key for e in write.history]
-    )
