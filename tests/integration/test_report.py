@@ -19,7 +19,7 @@ import csv
 import io
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,29 +29,19 @@ from aiokafka import AIOKafkaProducer
 from openpyxl import load_workbook
 from rich.console import Console
 
-from services.indicators.app import IndicatorsSettings
-from services.indicators.app import build as build_indicators
-from services.inspections.app import InspectionsSettings
-from services.inspections.app import build as build_inspections
 from services.kit import cli
 from services.kit.console import EXIT_OK, Output
-from services.personnel.app import build as build_personnel
 from services.reporting.annex import FIGURES_SHEET
 from shared.clock import VIETNAM, ManualClock
-from shared.contract import INDICATOR_IDS, INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
-from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
+from shared.contract import INDICATOR_IDS
 from shared.kafka import client_options
-from shared.plans import load_plans
 from shared.settings import KafkaSettings
 from shared.store import make_mongo_client
 from tests import reference, reference_inspections
 from tests.generator import ProvinceShape, Record, generate_province
-from tests.integration.conftest import personnel_settings
-from tests.integration.kafka_tools import wait_consumed
+from tests.integration.province_pipeline import running_pipeline
 from tests.integration.test_security import free_ports, kafka_script
 
-ROOT = Path(__file__).resolve().parents[2]
-PLANS = ROOT / "deploy" / "plans"
 PLAN = "lang-son-dolisa-2022"
 D1 = datetime(2025, 12, 31, 15, 0, tzinfo=VIETNAM)
 D2 = datetime(2026, 11, 21, 9, 30, tzinfo=VIETNAM)  # the generator's now
@@ -115,63 +105,41 @@ async def produce(producer: AIOKafkaProducer, records: list[Record]) -> None:
 async def settled(kafka_settings: KafkaSettings, mongodb_url: str) -> AsyncIterator[Settled]:
     name = f"test_{uuid.uuid4().hex[:12]}"
     clock = ManualClock(D1)
-    personnel = personnel_settings(kafka_settings, mongodb_url, name)
-    inspections = InspectionsSettings(
-        mongodb_url=mongodb_url,
-        mongodb_database=f"{name}_inspections",
-        group_id=f"test-inspections-{uuid.uuid4().hex[:8]}",
-        kafka=kafka_settings,
-    )
-    indicators = IndicatorsSettings(
-        mongodb_url=mongodb_url,
-        mongodb_database=f"{name}_indicators",
-        group_id=f"test-indicators-{uuid.uuid4().hex[:8]}",
-        kafka=kafka_settings,
-    )
-    groups: dict[str, Sequence[str]] = {
-        f"{personnel.group_id}.{UNITS_TOPIC}": [UNITS_TOPIC],
-        f"{personnel.group_id}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
-        f"{inspections.group_id}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
-        indicators.group_id: [UNIT_CHANGES_TOPIC, PEOPLE_CHANGES_TOPIC, INSPECTION_STATUS_TOPIC],
-    }
     early = [r for r in PROVINCE.records if r.event is None or r.event.time <= D1]
     late = [r for r in PROVINCE.records if r.event is not None and r.event.time > D1]
     producer = AIOKafkaProducer(max_request_size=4 * 1024 * 1024, **client_options(kafka_settings))
     mongo = make_mongo_client(mongodb_url, app_name="tests")
     await producer.start()
     try:
-        async with (
-            build_personnel(personnel, clock=clock),
-            build_inspections(inspections, clock=clock),
-            build_indicators(indicators, clock=clock, plans=load_plans(PLANS)),
-        ):
+        async with running_pipeline(kafka_settings, mongodb_url, name, clock, mongo) as run:
             await produce(producer, early)
-            await wait_consumed(kafka_settings, groups, timeout=240)
+            await run.settle()
             clock.set(D2)
             await produce(producer, late)
-            await wait_consumed(kafka_settings, groups, timeout=240)
-        statuses = mongo[indicators.mongodb_database]["unit_status"]
-        current = {
-            d["_id"]: {
-                k: (v["numerator"], v["denominator"]) for k, v in d["content"]["indicators"].items()
+            await run.settle()
+            # the reports read the stores while the services stand idle at D2
+            statuses = mongo[f"{name}_indicators"]["unit_status"]
+            current = {
+                d["_id"]: {
+                    k: (v["numerator"], v["denominator"])
+                    for k, v in d["content"]["indicators"].items()
+                }
+                async for d in statuses.find({"content.active": True})
             }
-            async for d in statuses.find({"content.active": True})
-        }
-        world = reference.replay([e for e in PROVINCE.events() if e.time <= D1], D1)
-        d1 = expected_figures(D1)
-        divisions = sorted(u for u in d1 if world.units[u].level == "division")
-        yield Settled(
-            name,
-            d1,
-            expected_figures(D2),
-            [PROVINCE.root_unit_id, *divisions],
-            current,
-            mongodb_url,
-        )
+            world = reference.replay([e for e in PROVINCE.events() if e.time <= D1], D1)
+            d1 = expected_figures(D1)
+            divisions = sorted(u for u in d1 if world.units[u].level == "division")
+            yield Settled(
+                name,
+                d1,
+                expected_figures(D2),
+                [PROVINCE.root_unit_id, *divisions],
+                current,
+                mongodb_url,
+            )
     finally:
         await producer.stop()
-        for suffix in ("", "_inspections", "_indicators"):
-            await mongo.drop_database(f"{name}{suffix}")
+        await mongo.drop_database(name)  # the pipeline dropped the other two
         await mongo.close()
 
 
