@@ -23,7 +23,7 @@ from bench.pipeline import (
     start_processes,
     stop_processes,
 )
-from bench.probe import FeedWatcher, LagProbe, latest_appointments
+from bench.probe import FeedWatcher, Groups, LagProbe, latest_appointments
 from bench.profile import Sampler, StoreBusy, where_time_goes
 from shared.clock import ManualClock
 from shared.contract import INDICATORS_TOPIC, INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
@@ -87,24 +87,8 @@ async def end_to_end(
     meter = CpuMeter({"parity (this process)": os.getpid(), **infra.infra_pids})
     try:
         async with in_process(names, kafka=infra.kafka, mongodb_url=infra.mongodb_url, clock=clock):
-            meter.start()
-            infra.busy.start()
-            started = time.monotonic()
-            await produce(infra.producer, province.records)
-            seconds = await infra.probe.wait_settled(
-                names.groups(), started=started, timeout=infra.settle_timeout
-            )
-            busy = infra.busy.stop()
-            used = meter.stop()
-            result = EndToEnd(
-                events=len(province.records),
-                seconds=seconds,
-                store_busy_seconds=busy,
-                cpu_seconds=used,
-                store_commands={
-                    name: (count, infra.busy.command_seconds[name])
-                    for name, count in infra.busy.commands.most_common()
-                },
+            result = await _measured(
+                infra, province, names.groups(), meter, events=len(province.records)
             )
             if snapshot is not None and freshness_events:
                 result.freshness = await _freshness(
@@ -137,27 +121,31 @@ async def personnel_alone(infra: Infra, province: Province) -> EndToEnd:
             clock=ManualClock(province.now),
             services=("personnel",),
         ):
-            meter.start()
-            infra.busy.start()
-            started = time.monotonic()
-            await produce(infra.producer, province.records)
-            seconds = await infra.probe.wait_settled(
-                names.personnel_groups(), started=started, timeout=infra.settle_timeout
-            )
-            busy = infra.busy.stop()
             hr = sum(1 for r in province.records if r.topic != INSPECTIONS_TOPIC)
-            return EndToEnd(
-                events=hr,
-                seconds=seconds,
-                store_busy_seconds=busy,
-                cpu_seconds=meter.stop(),
-                store_commands={
-                    name: (count, infra.busy.command_seconds[name])
-                    for name, count in infra.busy.commands.most_common()
-                },
-            )
+            return await _measured(infra, province, names.personnel_groups(), meter, events=hr)
     finally:
         await drop_databases(infra.mongo, names)
+
+
+async def _measured(
+    infra: Infra, province: Province, groups: Groups, meter: CpuMeter, *, events: int
+) -> EndToEnd:
+    """Produce every record of ``province`` and measure until ``groups`` committed all."""
+    meter.start()
+    infra.busy.start()
+    started = time.monotonic()
+    await produce(infra.producer, province.records)
+    seconds = await infra.probe.wait_settled(groups, started=started, timeout=infra.settle_timeout)
+    return EndToEnd(
+        events=events,
+        seconds=seconds,
+        store_busy_seconds=infra.busy.stop(),
+        cpu_seconds=meter.stop(),
+        store_commands={
+            name: (count, infra.busy.command_seconds[name])
+            for name, count in infra.busy.commands.most_common()
+        },
+    )
 
 
 async def _freshness(
