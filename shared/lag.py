@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -131,6 +132,31 @@ class LagProbe:
                 ]
             )
         return result
+
+
+async def behind(probe: LagProbe, groups: Mapping[str, Collection[str]]) -> dict[str, int]:
+    """Records each group has not committed yet, over all its topics."""
+    return {g: sum((await probe.lag(g, topics)).values()) for g, topics in groups.items()}
+
+
+async def wait_caught_up(
+    probe: LagProbe,
+    groups: Mapping[str, Collection[str]],
+    *,
+    timeout: float,
+    interval: float = 0.5,
+) -> None:
+    """Return once every group has committed everything, seen twice in a row (the second
+    look catches what one group published to another meanwhile); TimeoutError naming the
+    groups still behind after ``timeout`` seconds."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 2:
+        lags = await behind(probe, groups)
+        quiet = quiet + 1 if not any(lags.values()) else 0
+        if time.monotonic() > deadline:
+            late = {g: n for g, n in lags.items() if n}
+            raise TimeoutError(f"consumers still behind after {timeout:.0f} s: {late}")
+        await asyncio.sleep(interval)
 
 
 async def poll_lag(probe: LagProbe, gauge: Gauge, groups: Mapping[str, Collection[str]]) -> None:

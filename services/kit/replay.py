@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +37,7 @@ from shared.clock import VIETNAM, ManualClock
 from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.envelope import decode_record
 from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
-from shared.lag import LagProbe
+from shared.lag import LagProbe, wait_caught_up
 from shared.plans import load_plans
 from shared.settings import KafkaSettings
 
@@ -141,19 +140,13 @@ def running_services(services: Services) -> list[str]:
 async def settle(
     kafka: KafkaSettings, groups: Mapping[str, Sequence[str]], *, timeout: float
 ) -> None:
-    """Wait until every group has committed everything, twice in a row (the second look
-    catches what one service published to another meanwhile)."""
+    """Wait until every group has committed everything (shared.lag.wait_caught_up)."""
     probe = LagProbe(kafka, client_id="parity-demo-replay")
     await probe.start()
     try:
-        deadline, quiet = time.monotonic() + timeout, 0
-        while quiet < 2:
-            lags = {g: sum((await probe.lag(g, topics)).values()) for g, topics in groups.items()}
-            quiet = quiet + 1 if not any(lags.values()) else 0
-            if time.monotonic() > deadline:
-                behind = {g: n for g, n in lags.items() if n}
-                raise ReplayError(f"the services did not catch up in {timeout:.0f} s: {behind}")
-            await asyncio.sleep(0.5)
+        await wait_caught_up(probe, groups, timeout=timeout)
+    except TimeoutError as error:
+        raise ReplayError(f"the services did not catch up: {error}") from error
     finally:
         await probe.close()
 

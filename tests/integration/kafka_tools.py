@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.envelope import CloudEvent, encode_binary, encode_structured
 from shared.kafka import TopicSpec, client_options, ensure_topics
+from shared.lag import LagProbe, wait_caught_up
 from shared.settings import KafkaSettings
 
 T = TypeVar("T")
@@ -121,22 +122,12 @@ async def eventually(
 
 async def lag(settings: KafkaSettings, group_id: str, topics: Sequence[str]) -> int:
     """Records of ``topics`` not yet committed by ``group_id`` (all of them if none is)."""
-    admin = AIOKafkaAdminClient(**client_options(settings))
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_options(settings))
-    await admin.start()
-    await consumer.start()
+    probe = LagProbe(settings, client_id="tests-lag")
+    await probe.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group_id)
-        partitions = [tp for topic in topics for tp in await _partitions(admin, topic)]
-        ends = await consumer.end_offsets(partitions)
-        behind = 0
-        for tp, end in ends.items():
-            meta = committed.get(tp)
-            behind += end - (meta.offset if meta is not None and meta.offset >= 0 else 0)
-        return behind
+        return sum((await probe.lag(group_id, topics)).values())
     finally:
-        await consumer.stop()
-        await admin.close()
+        await probe.close()
 
 
 async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
@@ -151,16 +142,15 @@ async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicParti
 async def wait_consumed(
     settings: KafkaSettings, groups: dict[str, Sequence[str]], *, timeout: float = 120.0
 ) -> None:
-    """Wait until every group has committed everything in its topics, twice in a row (the
-    second look catches records a group published to another group meanwhile)."""
-    deadline = time.monotonic() + timeout
-    settled = 0
-    while settled < 2:
-        lags = {g: await lag(settings, g, topics) for g, topics in groups.items()}
-        settled = settled + 1 if not any(lags.values()) else 0
-        if time.monotonic() > deadline:
-            raise AssertionError(f"consumers still behind after {timeout} s: {lags}")
-        await asyncio.sleep(0.5)
+    """Wait until every group has committed everything in its topics (twice in a row)."""
+    probe = LagProbe(settings, client_id="tests-wait-consumed")
+    await probe.start()
+    try:
+        await wait_caught_up(probe, groups, timeout=timeout)
+    except TimeoutError as error:
+        raise AssertionError(str(error)) from error
+    finally:
+        await probe.close()
 
 
 async def read_to_end(settings: KafkaSettings, topic: str) -> list[ConsumerRecord[Any, Any]]:
