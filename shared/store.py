@@ -53,10 +53,11 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
 # FerretDB 1.24 (SQLite) stalls on a bulk write of about 100 updates or more (a 400-document
 # bulk never returned, and the server answered nothing else until restarted); it keeps at
 # most 100 SQLite connections, and a bulk of 50 still stalled once three services' bulks
-# and concurrent reads ran at the same time. So bulks are cut into chunks of 20 and reads
-# by _id go 8 at a time.
+# and concurrent reads ran at the same time. So bulks are cut into chunks of 20 and at most
+# 8 reads by _id are in flight.
 MAX_BULK_OPERATIONS = 20
 MAX_CONCURRENT_READS = 8
+READ_BATCH = 100  # ids per {"_id": {"$in": ...}} read (the FerretDB patch pushes down <= 1000)
 DUPLICATE_KEY = 11000
 REPLACE_NEWER_ATTEMPTS = 8
 UPSERT_RACE_ATTEMPTS = 3
@@ -176,16 +177,27 @@ async def find_by_ids(
     ids: Iterable[str],
     projection: Document | None = None,
 ) -> dict[str, Document]:
-    """The documents with these ``_id`` values, read one by one (concurrently).
+    """The documents with these ``_id`` values, read ``READ_BATCH`` ids per query.
 
-    FerretDB's SQLite backend uses the ``_id`` index for ``{"_id": value}`` (with the
-    project's patch, deploy/ferretdb/), never for ``{"_id": {"$in": [...]}}``, which reads
-    and parses the whole collection.
+    ``{"_id": {"$in": [...]}}`` is answered from the ``_id`` index by MongoDB, and by
+    FerretDB's SQLite backend with the project's patch (deploy/ferretdb/); FerretDB
+    unpatched reads and parses the whole collection for it.
     """
-    found: dict[str, Document] = {}
     wanted = list(dict.fromkeys(ids))
-    for start in range(0, len(wanted), MAX_CONCURRENT_READS):
-        chunk = wanted[start : start + MAX_CONCURRENT_READS]
-        docs = await asyncio.gather(*(collection.find_one({"_id": i}, projection) for i in chunk))
-        found.update((d["_id"], d) for d in docs if d is not None)
+    batches = [wanted[start : start + READ_BATCH] for start in range(0, len(wanted), READ_BATCH)]
+    found: dict[str, Document] = {}
+    for start in range(0, len(batches), MAX_CONCURRENT_READS):
+        for docs in await asyncio.gather(
+            *(
+                _find_in(collection, batch, projection)
+                for batch in batches[start : start + MAX_CONCURRENT_READS]
+            )
+        ):
+            found.update((d["_id"], d) for d in docs)
     return found
+
+
+async def _find_in(
+    collection: AsyncCollection[Document], ids: list[str], projection: Document | None
+) -> list[Document]:
+    return await collection.find({"_id": {"$in": ids}}, projection).to_list()
