@@ -87,8 +87,8 @@ async def sweep(deps: Collaborators) -> None:
 
 
 async def count_waiting(deps: Collaborators) -> None:
-    """The pending-reference and future-event gauges: three counting scans, so not on every
-    sweep (which holds the writer lock) but on the consumer-lag interval, outside the lock."""
+    """The pending-reference and future-event gauges: reads of the small collections, not
+    on every sweep (which holds the writer lock) but on the consumer-lag interval."""
     pending, waiting = await deps.store.count_pending()
     deps.metrics.pending_references.set(pending)
     deps.metrics.waiting_future_events.set(waiting)
@@ -143,7 +143,7 @@ def build(
         db, producer = await runtime.clients.open()
         store = PersonnelStore(db)
         await store.create_indexes()
-        await store.build_agendas()
+        await store.build_lookups()
         runtime.deps = Collaborators(
             store=store,
             changes=changes or KafkaChangeSink(producer=producer, clock=clock),

@@ -29,6 +29,7 @@ from services.personnel.documents import (
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import derive_tree, fold_unit
 from services.personnel.store import PersonnelStore
+from services.personnel.ties import TieChange, ties_to_add, ties_to_remove
 from shared.agenda import entries_to_expect
 from shared.clock import Clock
 from shared.documents import Stored, Write, empty
@@ -97,9 +98,12 @@ async def apply_person_events(
                 continue
             writes.append(Write(subject, current.rev, fields, history))
         await deps.store.expect_due("people", _new_due(writes, stored))
+        ties = _tie_changes(writes, stored)
+        await deps.store.ties.add(ties_to_add(ties))
         markers = await _announce("people", writes, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
         landed = [w for w in writes if w.subject not in conflicts]
+        await deps.store.ties.remove(ties_to_remove(t for t in ties if t[0] not in conflicts))
         await deps.changes.publish(
             [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
         )
@@ -178,7 +182,7 @@ async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators)
     does not change are not written.
     """
     await deps.store.bump_tree_version()
-    people = await deps.store.people_tied_to(unit_ids)
+    people = await deps.store.ties.people_tied_to(unit_ids)
     for start in range(0, len(people), 500):
         await apply_person_events({p: () for p in people[start : start + 500]}, deps=deps)
 
@@ -186,6 +190,11 @@ async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators)
 def _new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:
     before = {subject: s.fields for subject, s in stored.items()}
     return entries_to_expect((w.subject, w.fields, before.get(w.subject)) for w in writes)
+
+
+def _tie_changes(writes: list[Write], stored: Mapping[str, Stored]) -> list[TieChange]:
+    before = {subject: s.fields.get("tied_units") for subject, s in stored.items()}
+    return [(w.subject, w.fields["tied_units"], before.get(w.subject)) for w in writes]
 
 
 async def _announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:

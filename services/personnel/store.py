@@ -1,4 +1,6 @@
-"""The personnel service's collections: ``units``, ``people``, ``unpublished`` and ``meta``.
+"""The personnel service's collections: ``units``, ``people``, ``unpublished`` and ``meta``,
+and the small ones that spare scans of the big two: ``units_due`` and ``people_due``
+(shared/agenda.py) and ``unit_people`` (ties.py).
 
 Every subject document carries its own event history and a revision ``rev``. A write
 replaces the whole document, so the events a projection came from are recorded in the same
@@ -25,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
 from services.personnel.domain.units import UnitDirectory, UnitState
+from services.personnel.ties import UnitTies
 from shared.agenda import Agenda
 from shared.documents import (
     Stored,
@@ -60,6 +63,7 @@ class PersonnelStore:
             "units": Agenda(db["units_due"], self.units),
             "people": Agenda(db["people_due"], self.people),
         }
+        self.ties = UnitTies(db["unit_people"], self.people)
         # tells this process's markers from another replica's with the same revision
         self._writer = uuid.uuid4().hex[:12]
         self._directory: UnitDirectory | None = None
@@ -67,7 +71,6 @@ class PersonnelStore:
 
     async def create_indexes(self) -> None:
         await self.units.create_index([("path", ASCENDING)])
-        await self.people.create_index([("tied_units", ASCENDING)])
         await self.people.create_index([("home_unit_id", ASCENDING)])
 
     async def load(self, collection: str, subjects: Iterable[str]) -> dict[str, Stored]:
@@ -106,14 +109,12 @@ class PersonnelStore:
             self._directory_version = version
         return self._directory
 
-    async def people_tied_to(self, unit_ids: Iterable[str]) -> list[str]:
-        cursor = self.people.find({"tied_units": {"$in": list(unit_ids)}}, {"_id": 1})
-        return [doc["_id"] async for doc in cursor]
-
-    async def build_agendas(self) -> None:
-        """Once per database: entries for the documents written before agendas existed."""
+    async def build_lookups(self) -> None:
+        """Once per database: agenda entries and ties for the documents written before
+        there were any."""
         for agenda in self._agendas.values():
             await agenda.fill_once(self._meta)
+        await self.ties.fill_once(self._meta)
 
     async def expect_due(self, collection: str, due: Mapping[str, datetime]) -> None:
         await self._agendas[collection].expect(due)
@@ -176,7 +177,11 @@ class PersonnelStore:
         ]
 
     async def count_pending(self) -> tuple[int, int]:
-        """(people with a pending unit reference, subjects waiting for a future event)."""
-        pending = await self.people.count_documents({"pending_units.0": {"$exists": True}})
+        """(people with a pending unit reference, subjects waiting for a future event).
+
+        A pending reference is a tie to a unit not registered yet; both counts are upper
+        bounds after a writer died mid-write (ties.py, shared/agenda.py)."""
+        registered = (await self.unit_directory()).registered
+        pending = await self.ties.people_tied_to_any_but(set(registered))
         waiting = sum([await agenda.count() for agenda in self._agendas.values()])
         return pending, waiting

@@ -67,10 +67,10 @@ async def test_a_database_written_before_agendas_gets_them_once(
     )
     await db["units"].insert_one({"_id": "U1", "rev": 1, "history": [], "next_due": instant(NOW)})
     store = PersonnelStore(db)
-    await store.build_agendas()
+    await store.build_lookups()
     assert set(await store.due("people", NOW)) == {"P1"}
     assert set(await store.due("units", NOW)) == {"U1"}
     await store.reschedule("people", await store.due("people", NOW))  # P1 still says NOW
     await db["people"].insert_one({"_id": "P3", "rev": 1, "history": [], "next_due": instant(NOW)})
-    await store.build_agendas()  # done already: P3 is not picked up from its document
+    await store.build_lookups()  # done already: P3 is not picked up from its document
     assert set(await store.due("people", NOW)) == {"P1"}
