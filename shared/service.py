@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar, overload
 
+import uvicorn
 from aiokafka import AIOKafkaProducer
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker
@@ -168,9 +169,33 @@ def asgi_app(
     )
 
 
+class BrokerEnded(SystemExit):
+    """The app shut down without being asked: its broker failed (it could not start, say)."""
+
+
 def run(app: AsgiFastStream, *, host: str, port: int) -> None:
+    """Serve the app under uvicorn until asked to stop, and exit with an error if the app
+    stops on its own.
+
+    FastStream reports the ASGI start-up complete before its broker has started; a broker
+    that then fails (Kafka went away between the start-up hooks and the consumers' start)
+    shuts the app down, but uvicorn goes on serving ``/metrics`` and ``/health`` with no
+    consumer behind them. Such a process ends here instead, with exit code 1, so that its
+    supervisor starts it again."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(app.run(run_extra_options={"host": host, "port": port}))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=logging.INFO))
+    unasked: list[bool] = []
+
+    @app.after_shutdown
+    async def end_server() -> None:
+        if not server.should_exit:  # no signal asked for it
+            unasked.append(True)
+            server.should_exit = True
+
+    asyncio.run(server.serve())
+    if unasked:
+        log.error("the app stopped on its own (its broker failed); exiting")
+        raise BrokerEnded(1)
 
 
 async def every(interval: float, action: Callable[[], Awaitable[None]], *, name: str) -> None:
