@@ -6,8 +6,8 @@ its key), the subject is folded again, and the result is written on condition th
 wrote it meanwhile; a lost race is retried from a fresh read. Change events are sent
 before the consumer commits, and a redelivered event re-sends the current state, so a
 crash between the write and the commit loses nothing downstream. A write no event will
-bring again (a person re-folded for a unit event, or by the future-event sweep) is
-announced by a marker first (see store.py); ``publish_unpublished`` finishes what a writer
+bring again (a person re-folded for a unit event or by the future-event sweep, a unit
+write) is announced by a marker first (see store.py); ``publish_unpublished`` finishes what a writer
 killed between its write and its publication left undone.
 """
 
@@ -100,7 +100,10 @@ async def apply_person_events(
         await deps.store.expect_due("people", _new_due(writes, stored))
         ties = _tie_changes(writes, stored)
         await deps.store.ties.add(ties_to_add(ties))
-        markers = await _announce("people", writes, deps=deps)
+        # a write with new events needs no marker: uncommitted, they come again from Kafka,
+        # and their redelivery re-sends the current state
+        unannounced = [w for w in writes if not outcome[w.subject][0]]
+        markers = await _announce("people", unannounced, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
         landed = [w for w in writes if w.subject not in conflicts]
         await deps.store.ties.remove(ties_to_remove(t for t in ties if t[0] not in conflicts))

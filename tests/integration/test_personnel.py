@@ -305,3 +305,33 @@ async def test_people_written_for_a_unit_event_are_published_after_a_writer_dies
             lambda: mongo[database_name]["unpublished"].count_documents({}), lambda n: n == 0
         )
         assert markers == 0
+
+
+async def test_a_person_event_whose_change_was_not_published_is_published_on_redelivery(
+    fresh_topics: None,
+    kafka_settings: KafkaSettings,
+    mongodb_url: str,
+    database_name: str,
+    mongo: AsyncMongoClient[Document],
+    clock: ManualClock,
+    producer: AIOKafkaProducer,
+) -> None:
+    """A write made for new events is not announced by a marker: if the writer dies before
+    publishing it, the events are not committed, and their redelivery finds them in the
+    history and re-sends the current state."""
+    sink = DiesBeforePublishingPeople()
+    settings = personnel_settings(kafka_settings, mongodb_url, database_name)
+    personnel = Personnel(db=mongo[database_name], settings=settings, clock=clock)
+    async with build(settings, clock=clock, changes=sink):
+        await seed_tree(producer)
+        await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("R2", "D1")])
+        await eventually(lambda: sink.person_revisions("R2"), bool)
+        sink.armed = True
+        await produce(producer, PERSONNEL_TOPIC, [ev.appointed("R2", "D1")])
+        appointed = await person_where(personnel, "R2", lambda d: positions(d) == [("D1", "head")])
+        revisions = await eventually(
+            lambda: sink.person_revisions("R2"), lambda r: appointed["rev"] in r
+        )
+        assert not sink.armed  # the first publication did fail
+        assert max(revisions) == appointed["rev"]
+        assert await mongo[database_name]["unpublished"].count_documents({}) == 0
