@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.app import PersonnelSettings, build
+from services.personnel.changes import ChangeSink
 from shared.clock import ManualClock
 from shared.kafka import all_topics, client_options
 from shared.settings import KafkaSettings
@@ -109,6 +110,12 @@ def personnel_settings(
 
 
 @pytest.fixture
+def change_sink() -> ChangeSink | None:
+    """Where the personnel fixture publishes changes: None for Kafka."""
+    return None
+
+
+@pytest.fixture
 async def personnel(
     fresh_topics: None,
     kafka_settings: KafkaSettings,
@@ -116,8 +123,10 @@ async def personnel(
     database_name: str,
     mongo: AsyncMongoClient[Document],
     clock: ManualClock,
+    change_sink: ChangeSink | None,
 ) -> AsyncIterator[Personnel]:
-    """The personnel service, running against the real Kafka and FerretDB with a manual clock."""
+    """The personnel service, running against the real Kafka and FerretDB with a manual clock
+    (and a module's own ``change_sink``, if it has one)."""
     settings = personnel_settings(kafka_settings, mongodb_url, database_name)
-    async with build(settings, clock=clock):
+    async with build(settings, clock=clock, changes=change_sink):
         yield Personnel(db=mongo[database_name], settings=settings, clock=clock)

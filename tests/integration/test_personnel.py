@@ -7,18 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
 
-from services.personnel.app import build
-from services.personnel.changes import Change
-from shared.clock import ManualClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
 from shared.envelope import encode_structured
-from shared.internal import PEOPLE_CHANGES_TOPIC, PERSON_CHANGED
+from shared.internal import PEOPLE_CHANGES_TOPIC
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests import events as ev
-from tests.integration.conftest import Personnel, personnel_settings
+from tests.integration.conftest import Personnel
 from tests.integration.kafka_tools import eventually, produce, produce_raw, read_all
 
 
@@ -252,86 +248,3 @@ async def test_restructuring_merge_dissolve_move_and_rename(
     assert m1["planning_entries"] == []
     m2 = await person_where(personnel, "M2", lambda d: not d["active"])
     assert "homed_in_dissolved_unit" in [a["kind"] for a in m2["anomalies"]]
-
-
-class DiesBeforePublishingPeople:
-    """A change sink that, once armed, fails the next publication of people, as a process
-    killed between writing them and publishing them would; it records what it publishes."""
-
-    def __init__(self) -> None:
-        self.armed = False
-        self.published: list[Change] = []
-
-    async def publish(self, changes: list[Change]) -> None:
-        if self.armed and any(c.type == PERSON_CHANGED for c in changes):
-            self.armed = False
-            raise ConnectionError("the process died before publishing")
-        self.published.extend(changes)
-
-    async def person_revisions(self, person_id: str) -> list[int]:
-        return [c.revision for c in self.published if c.subject == person_id]
-
-
-async def test_people_written_for_a_unit_event_are_published_after_a_writer_dies(
-    fresh_topics: None,
-    kafka_settings: KafkaSettings,
-    mongodb_url: str,
-    database_name: str,
-    mongo: AsyncMongoClient[Document],
-    clock: ManualClock,
-    producer: AIOKafkaProducer,
-) -> None:
-    """A merge re-folds the people of the closed unit. If the writer dies after writing them
-    and before publishing, the redelivered merge finds them unchanged and nothing ties them
-    to the closed unit any more: the marker left behind is what gets them published."""
-    sink = DiesBeforePublishingPeople()
-    settings = personnel_settings(kafka_settings, mongodb_url, database_name)
-    personnel = Personnel(db=mongo[database_name], settings=settings, clock=clock)
-    async with build(settings, clock=clock, changes=sink):
-        await seed_tree(producer)
-        await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("R1", "D1")])
-        registered = await person_where(personnel, "R1", lambda d: d["active"])
-        await eventually(lambda: sink.person_revisions("R1"), bool)
-        sink.armed = True
-        await produce(producer, UNITS_TOPIC, [ev.unit_merged("D1", "D2", day=30)])
-        moved = await person_where(personnel, "R1", lambda d: d["home_unit_id"] == "D2")
-        assert moved["rev"] > registered["rev"]
-        assert not sink.armed  # the publication of the moved person did fail
-        revisions = await eventually(
-            lambda: sink.person_revisions("R1"), lambda r: moved["rev"] in r
-        )
-        assert max(revisions) == moved["rev"]
-        markers = await eventually(
-            lambda: mongo[database_name]["unpublished"].count_documents({}), lambda n: n == 0
-        )
-        assert markers == 0
-
-
-async def test_a_person_event_whose_change_was_not_published_is_published_on_redelivery(
-    fresh_topics: None,
-    kafka_settings: KafkaSettings,
-    mongodb_url: str,
-    database_name: str,
-    mongo: AsyncMongoClient[Document],
-    clock: ManualClock,
-    producer: AIOKafkaProducer,
-) -> None:
-    """A write made for new events is not announced by a marker: if the writer dies before
-    publishing it, the events are not committed, and their redelivery finds them in the
-    history and re-sends the current state."""
-    sink = DiesBeforePublishingPeople()
-    settings = personnel_settings(kafka_settings, mongodb_url, database_name)
-    personnel = Personnel(db=mongo[database_name], settings=settings, clock=clock)
-    async with build(settings, clock=clock, changes=sink):
-        await seed_tree(producer)
-        await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("R2", "D1")])
-        await eventually(lambda: sink.person_revisions("R2"), bool)
-        sink.armed = True
-        await produce(producer, PERSONNEL_TOPIC, [ev.appointed("R2", "D1")])
-        appointed = await person_where(personnel, "R2", lambda d: positions(d) == [("D1", "head")])
-        revisions = await eventually(
-            lambda: sink.person_revisions("R2"), lambda r: appointed["rev"] in r
-        )
-        assert not sink.armed  # the first publication did fail
-        assert max(revisions) == appointed["rev"]
-        assert await mongo[database_name]["unpublished"].count_documents({}) == 0
