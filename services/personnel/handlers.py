@@ -29,7 +29,7 @@ from services.personnel.documents import (
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import derive_tree, fold_unit
 from services.personnel.store import PersonnelStore
-from services.personnel.ties import TieChange, ties_to_add, ties_to_remove
+from services.personnel.ties import TieChange, ties_to_add
 from shared.agenda import entries_to_expect
 from shared.clock import Clock
 from shared.documents import Stored, Write, empty
@@ -98,15 +98,13 @@ async def apply_person_events(
                 continue
             writes.append(Write(subject, current.rev, fields, history))
         await deps.store.expect_due("people", _new_due(writes, stored))
-        ties = _tie_changes(writes, stored)
-        await deps.store.ties.add(ties_to_add(ties))
+        await deps.store.ties.add(ties_to_add(_tie_changes(writes, stored)))
         # a write with new events needs no marker: uncommitted, they come again from Kafka,
         # and their redelivery re-sends the current state
         unannounced = [w for w in writes if not outcome[w.subject][0]]
         markers = await _announce("people", unannounced, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
         landed = [w for w in writes if w.subject not in conflicts]
-        await deps.store.ties.remove(ties_to_remove(t for t in ties if t[0] not in conflicts))
         await deps.changes.publish(
             [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
         )

@@ -179,8 +179,9 @@ class PersonnelStore:
     async def count_pending(self) -> tuple[int, int]:
         """(people with a pending unit reference, subjects waiting for a future event).
 
-        A pending reference is a tie to a unit not registered yet; both counts are upper
-        bounds after a writer died mid-write (ties.py, shared/agenda.py)."""
+        A pending reference is a tie to a unit not registered yet. Both are upper bounds:
+        ties are never removed (ties.py), and an agenda entry can outlive its event
+        (shared/agenda.py)."""
         registered = (await self.unit_directory()).registered
         pending = await self.ties.people_tied_to_any_but(set(registered))
         waiting = sum([await agenda.count() for agenda in self._agendas.values()])

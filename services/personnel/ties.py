@@ -9,16 +9,16 @@ grew with the organisation. ``unit_people`` keeps one entry ``{_id: unit, people
 per unit, read by ``_id``.
 
 What keeps it safe: a tie is added *before* the person document that has it is written,
-and removed only *after* a person document without it has landed. A writer that dies in
-between leaves a tie too many, never one too few; a tie too many costs one fold that
-changes nothing.
+so a writer that dies in between leaves a tie too many, never one too few. Ties are never
+removed: a person who leaves a unit stays listed under it. A tie too many costs one read
+and fold that changes nothing, while a removal could race a writer on another replica that
+has just tied the person to that unit again, and a tie too few loses an update.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -36,15 +36,6 @@ def ties_to_add(changes: Iterable[TieChange]) -> dict[str, set[str]]:
         for unit in set(tied) - set(before or ()):
             added[unit].add(person)
     return dict(added)
-
-
-def ties_to_remove(changes: Iterable[TieChange]) -> dict[str, set[str]]:
-    """unit -> people no longer tied to it once the writes have landed."""
-    removed: dict[str, set[str]] = defaultdict(set)
-    for person, tied, before in changes:
-        for unit in set(before or ()) - set(tied):
-            removed[unit].add(person)
-    return dict(removed)
 
 
 class UnitTies:
@@ -69,28 +60,19 @@ class UnitTies:
         await done.replace_one(marker, {"filled": True}, upsert=True)
 
     async def add(self, people_by_unit: Mapping[str, Iterable[str]]) -> None:
-        await bulk_write(self._entries, _updates(people_by_unit, "$addToSet", upsert=True))
-
-    async def remove(self, people_by_unit: Mapping[str, Iterable[str]]) -> None:
-        await bulk_write(self._entries, _updates(people_by_unit, "$pullAll", upsert=False))
+        requests: list[WriteRequest] = [
+            UpdateOne(
+                {"_id": unit}, {"$addToSet": {"people": {"$each": sorted(people)}}}, upsert=True
+            )
+            for unit, people in sorted(people_by_unit.items())
+        ]
+        await bulk_write(self._entries, requests)
 
     async def people_tied_to(self, unit_ids: Iterable[str]) -> list[str]:
         entries = await find_by_ids(self._entries, unit_ids)
         return sorted({p for entry in entries.values() for p in entry.get("people", [])})
 
     async def people_tied_to_any_but(self, units: set[str]) -> int:
-        """How many people are tied to a unit not in ``units``."""
+        """How many people are or were tied to a unit not in ``units``."""
         others = [d["_id"] async for d in self._entries.find({}, {"_id": 1})]
         return len(await self.people_tied_to(u for u in others if u not in units))
-
-
-def _updates(
-    people_by_unit: Mapping[str, Iterable[str]], operator: str, *, upsert: bool
-) -> list[WriteRequest]:
-    requests: list[WriteRequest] = []
-    for unit, people in sorted(people_by_unit.items()):
-        value: Any = sorted(people)
-        if operator == "$addToSet":
-            value = {"$each": value}
-        requests.append(UpdateOne({"_id": unit}, {operator: {"people": value}}, upsert=upsert))
-    return requests

@@ -16,17 +16,19 @@ from tests.integration.kafka_tools import eventually, produce
 from tests.integration.test_personnel import person_where, seed_tree
 
 
-async def test_ties_are_added_removed_and_read_by_unit(
+async def test_ties_are_added_once_and_read_by_unit(
     mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
     db = mongo[database_name]
     ties = UnitTies(db["unit_people"], db["people"])
     await ties.add({"D1": ["P1", "P2"], "D2": ["P2"]})
     await ties.add({"D1": ["P2", "P3"]})  # P2 again: kept once
-    await ties.remove({"D1": ["P1"], "D7": ["P1"]})  # D7 has no entry: nothing made
-    assert await ties.people_tied_to(["D1"]) == ["P2", "P3"]
-    assert await ties.people_tied_to(["D1", "D2", "D9"]) == ["P2", "P3"]
-    assert await db["unit_people"].find_one({"_id": "D7"}) is None
+    assert await db["unit_people"].find_one({"_id": "D1"}) == {
+        "_id": "D1",
+        "people": ["P1", "P2", "P3"],
+    }
+    assert await ties.people_tied_to(["D2"]) == ["P2"]
+    assert await ties.people_tied_to(["D1", "D2", "D9"]) == ["P1", "P2", "P3"]
     assert await ties.people_tied_to_any_but({"D1"}) == 1  # P2, through D2
 
 
@@ -51,8 +53,9 @@ async def test_a_database_written_before_ties_gets_them_once(
 async def test_the_service_keeps_ties_with_its_people(
     personnel: Personnel, producer: AIOKafkaProducer
 ) -> None:
-    """Ties follow transfers and pending references, and they are what re-folds a person
-    when the unit they wait for arrives; the pending gauge counts from them."""
+    """Ties follow transfers (and stay behind them) and pending references, and they are
+    what re-folds a person when the unit they wait for arrives; the pending gauge counts
+    from them."""
     await seed_tree(producer)
     await produce(
         producer,
@@ -66,7 +69,7 @@ async def test_the_service_keeps_ties_with_its_people(
     await person_where(personnel, "X1", lambda d: d["home_unit_id"] == "D2")
     await person_where(personnel, "X2", lambda d: d["pending_units"] == ["D9"])
     store = PersonnelStore(personnel.db)
-    assert await store.ties.people_tied_to(["D1"]) == []
+    assert await store.ties.people_tied_to(["D1"]) == ["X1"]  # a tie too many: harmless
     assert await store.ties.people_tied_to(["D2"]) == ["X1"]
     assert await store.ties.people_tied_to(["D9"]) == ["X2"]
     assert (await store.count_pending())[0] == 1

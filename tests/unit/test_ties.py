@@ -1,8 +1,8 @@
-"""Which ties a person write adds before it and removes after it (services/personnel/ties.py)."""
+"""Which ties a person write adds before it (services/personnel/ties.py)."""
 
 from __future__ import annotations
 
-from services.personnel.ties import TieChange, ties_to_add, ties_to_remove
+from services.personnel.ties import TieChange, ties_to_add
 
 CHANGES: list[TieChange] = [
     ("P1", ["A", "D1"], None),  # new person
@@ -14,7 +14,3 @@ CHANGES: list[TieChange] = [
 
 def test_ties_are_added_for_units_new_to_a_person() -> None:
     assert ties_to_add(CHANGES) == {"A": {"P1"}, "D1": {"P1"}, "D2": {"P2"}}
-
-
-def test_ties_are_removed_for_units_a_person_left() -> None:
-    assert ties_to_remove(CHANGES) == {"D1": {"P2", "P4"}, "D9": {"P4"}}
