@@ -4,9 +4,9 @@
 
 It rebuilds the tally from the stored facts in one pass (no differences applied), computes
 every unit's status, and compares it with the last record the service published
-(``unit_status``). Exit status 0 when they agree, 1 with the differences listed. The
-service itself runs the same comparison when it is given its partitions, and publishes
-what differs; this command only reports.
+(``unit_status`` and ``indicator_history``). Exit status 0 when they agree, 1 with the
+differences listed. The service itself runs the same comparison when it is given its
+partitions, and publishes what differs; this command only reports.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ async def check(store: IndicatorsStore, plans: list[Plan], rules: Rules, clock: 
     tally = Tally.of(
         units=facts.units, people=facts.people, inspections=facts.inspections, rules=rules, now=now
     )
-    found = differences(tally, await store.load_published(), plans, now)
+    published = await store.load_published(tally.organisation.units)
+    found = differences(tally, published, plans, now)
     for unit_id, what in found.items():
         print(f"{unit_id}: {'; '.join(what)}")
     print(f"drift check: {len(tally.organisation.units)} units, {len(found)} differ")

@@ -138,7 +138,7 @@ async def reload(*, deps: Collaborators) -> None:
         now=now,
     )
     deps.province.tally = tally
-    deps.province.published = await deps.store.load_published()
+    deps.province.published = await deps.store.load_published(tally.organisation.units)
     deps.metrics.rebuilds.labels(reason="reload").inc()
     log.info(
         "indicators: %d units, %d people, %d published statuses loaded",

@@ -123,7 +123,9 @@ async def test_feed_new_year_poison_and_drift_check(
     store = IndicatorsStore(indicators.db)
     rules = indicators.settings.rules()
     assert await check(store, PLANS, rules, indicators.clock) == 0
-    await indicators.db["unit_status"].update_one(
-        {"_id": "D2"}, {"$set": {"content.indicators.female_staff_share.numerator": 7}}
+    d2 = await indicators.db["unit_status"].find_one({"_id": "D2"})
+    assert d2 is not None
+    await indicators.db["indicator_history"].update_one(
+        {"_id": f"D2:{d2['version']}"}, {"$set": {"indicators.female_staff_share.numerator": 7}}
     )
     assert await check(store, PLANS, rules, indicators.clock) == 1

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 from openpyxl import load_workbook
 from rich.console import Console
 
+from services.indicators.store import IndicatorsStore
 from services.kit import cli
 from services.kit.console import EXIT_OK, Output
 from services.reporting.annex import FIGURES_SHEET
@@ -118,13 +119,14 @@ async def settled(kafka_settings: KafkaSettings, mongodb_url: str) -> AsyncItera
             await produce(producer, late)
             await run.settle()
             # the reports read the stores while the services stand idle at D2
-            statuses = mongo[f"{name}_indicators"]["unit_status"]
+            published = await IndicatorsStore(mongo[f"{name}_indicators"]).load_published()
             current = {
-                d["_id"]: {
+                unit_id: {
                     k: (v["numerator"], v["denominator"])
-                    for k, v in d["content"]["indicators"].items()
+                    for k, v in record.content["indicators"].items()
                 }
-                async for d in statuses.find({"content.active": True})
+                for unit_id, record in published.items()
+                if record.content["active"]
             }
             world = reference.replay([e for e in PROVINCE.events() if e.time <= D1], D1)
             d1 = expected_figures(D1)
