@@ -7,8 +7,8 @@ wrote it meanwhile; a lost race is retried from a fresh read. Change events are 
 before the consumer commits, and a redelivered event re-sends the current state, so a
 crash between the write and the commit loses nothing downstream. A write no event will
 bring again (a person re-folded for a unit event or by the future-event sweep, a unit
-write) is announced by a marker first (see store.py); ``publish_unpublished`` finishes what a writer
-killed between its write and its publication left undone.
+write) is announced by a marker first (see store.py); ``publish_unpublished`` finishes
+what a writer killed between its write and its publication left undone.
 """
 
 from __future__ import annotations
