@@ -10,6 +10,7 @@ published record. Re-processing a batch is harmless: facts carry revisions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
 from services.indicators.domain.publication import content_of, is_news
-from services.indicators.domain.tally import Tally
+from services.indicators.domain.tally import PAUSE_EVERY, Steps, Tally
 from services.indicators.feed import IndicatorFeed, indicator_record
 from services.indicators.metrics import IndicatorMetrics, observe_targets
 from services.indicators.store import Facts, IndicatorsStore, Published
@@ -93,9 +94,11 @@ async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborato
         return
     await deps.store.save_facts(news, stored_people=stored_people)
     now = deps.clock.now()
-    if news.units:  # the tree changed: re-derive everything, look at every unit
-        deps.metrics.rebuilds.labels(reason="organisation").inc()
-        tally.rebuild(now)
+    if news.units or now.astimezone(VIETNAM).year != tally.year:
+        # the tree or the year changed: re-derive everything, look at every unit
+        reason = "organisation" if news.units else "new_year"
+        deps.metrics.rebuilds.labels(reason=reason).inc()
+        await in_steps(tally.rebuilding(now))
         touched = set(tally.organisation.units)
     else:
         touched = tally.refresh_people({p.person_id for p in news.people}, now)
@@ -118,7 +121,7 @@ async def _sweep(*, deps: Collaborators) -> None:
     tally, now = deps.province.tally, deps.clock.now()
     if now.astimezone(VIETNAM).year != tally.year:
         deps.metrics.rebuilds.labels(reason="new_year").inc()
-        tally.rebuild(now)
+        await in_steps(tally.rebuilding(now))
         await publish_changes(set(tally.organisation.units), deps=deps, now=now)
         return
     due = tally.due(now)
@@ -130,13 +133,10 @@ async def reload(*, deps: Collaborators) -> None:
     """Rebuild the province from the stored facts and publish whatever differs."""
     facts = await deps.store.load_facts()
     now = deps.clock.now()
-    tally = Tally.of(
-        units=facts.units,
-        people=facts.people,
-        inspections=facts.inspections,
-        rules=deps.rules,
-        now=now,
+    tally = Tally.holding(
+        units=facts.units, people=facts.people, inspections=facts.inspections, rules=deps.rules
     )
+    await in_steps(tally.rebuilding(now))
     deps.province.tally = tally
     deps.province.published = await deps.store.load_published(tally.organisation.units)
     deps.metrics.rebuilds.labels(reason="reload").inc()
@@ -155,7 +155,9 @@ async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datet
     tally, published = deps.province.tally, deps.province.published
     year = now.astimezone(VIETNAM).year
     records: list[Published] = []
-    for unit_id in sorted(unit_ids):
+    for count, unit_id in enumerate(sorted(unit_ids), start=1):
+        if count % PAUSE_EVERY == 0:
+            await asyncio.sleep(0)  # let the consumer's heartbeat out (see in_steps)
         unit = tally.organisation.get(unit_id)
         if unit is None:
             continue
@@ -182,6 +184,22 @@ async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datet
     deps.metrics.records_published.inc(len(records))
     roots = [u.unit_id for u in tally.organisation.active_units() if u.parent_id is None]
     observe_targets(deps.metrics, deps.plans, roots, {k: p.content for k, p in published.items()})
+
+
+async def in_steps(steps: Steps) -> set[str]:
+    """Run a tally's steps, letting the event loop run the other tasks at every pause.
+
+    A full rebuild of a large organisation takes seconds of CPU (about 5 s for 154,000
+    people); done in one go it starved the consumer's heartbeat, the group put the consumer
+    out after its session timeout, the batch's commit failed, and the reload on the next
+    assignment starved it again, without end."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            changed: set[str] = done.value
+            return changed
+        await asyncio.sleep(0)
 
 
 def _utc(instant: datetime) -> str:

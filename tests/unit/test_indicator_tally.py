@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from services.indicators.domain.contributions import Rules, training_expiry
 from services.indicators.domain.indicators import figures, indicator_values, meets
 from services.indicators.domain.publication import content_of, is_news
 from services.indicators.domain.tally import Tally
+from services.indicators.handlers import in_steps
 from shared.clock import VIETNAM
 from shared.contract import Target
 from shared.internal import (
@@ -203,6 +205,49 @@ def test_the_rebuild_reports_the_units_whose_counters_moved() -> None:
     changed = tally.rebuild(datetime(2026, 11, 22, tzinfo=UTC))
     assert {"D2", "A", "P"} <= changed
     assert "D3" not in changed
+
+
+def test_a_rebuild_in_steps_pauses_and_ends_as_the_rebuild_in_one_go() -> None:
+    women = [person(f"W{i}", positions=((f"D{1 + i % 3}", "head"),)) for i in range(7)]
+    whole, stepped = tally_of(*women), tally_of(*women)
+    whole.put_unit(unit("D2", active=False, revision=2))
+    stepped.put_unit(unit("D2", active=False, revision=2))
+    later = datetime(2026, 11, 22, tzinfo=UTC)
+    expected = whole.rebuild(later)
+
+    steps = stepped.rebuilding(later, pause_every=2)
+    pauses = 0
+    while True:
+        try:
+            next(steps)
+            pauses += 1
+        except StopIteration as done:
+            changed = done.value
+            break
+    assert pauses == 7 // 2 + len(TREE) // 2  # people, then units
+    assert changed == expected
+    assert +stepped.counters == +whole.counters
+
+
+async def test_the_service_lets_other_tasks_run_while_it_rebuilds() -> None:
+    """A consumer's heartbeat is such a task: starved for its session timeout, the
+    consumer is put out of its group (services/indicators/handlers.in_steps)."""
+    tally = tally_of(*(person(f"W{i}", positions=(("D1", "head"),)) for i in range(10)))
+    beats = 0
+
+    async def heartbeat() -> None:
+        nonlocal beats
+        while True:
+            beats += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0)
+    before = beats
+    await in_steps(tally.rebuilding(NOW, pause_every=2))
+    during = beats - before
+    task.cancel()
+    assert during >= 5  # one per pause at least: 10 people, 5 units, a pause every 2
 
 
 def test_the_readme_explains_every_indicator_as_the_catalogue_does() -> None:

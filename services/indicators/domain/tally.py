@@ -6,8 +6,9 @@ contribution of each person and unit (see :mod:`.contributions`), and their sums
 person's new facts change the counters by the difference of their contribution; a unit
 contributes from its own counters, so units whose ``here_*`` counters moved are
 re-evaluated next. A change of the organisation itself (a move, a closure, a rename) or of
-the year re-derives everything: it is rare, and the province is small enough (a full
-rebuild of 1,500 people takes milliseconds).
+the year re-derives everything: it is rare, and a province is small enough (a full
+rebuild of 1,500 people takes milliseconds; of 154,000 people in 23,000 units, about 5 s,
+which :meth:`Tally.rebuilding` cuts into steps for a caller that must stay responsive).
 
 Every method returns the units whose counters changed: the ones whose indicators must be
 looked at again.
@@ -16,7 +17,7 @@ looked at again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +31,20 @@ from services.indicators.domain.contributions import (
 from shared.clock import VIETNAM
 from shared.internal import PersonChanged, UnitChanged, UnitInspectionStatus
 from shared.organisation import Organisation
+
+PAUSE_EVERY = 1000  # people or units re-derived between two pauses of Tally.rebuilding
+
+Steps = Generator[None, None, set[str]]  # pauses (yields None), then returns the units changed
+
+
+def finish(steps: Steps) -> set[str]:
+    """Run the steps through without pausing; what they return."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            changed: set[str] = done.value
+            return changed
 
 
 def _units_of(keys: set[Key]) -> set[str]:
@@ -59,6 +74,20 @@ class Tally:
         now: datetime,
     ) -> Tally:
         """A tally built from scratch from the given facts."""
+        tally = cls.holding(units=units, people=people, inspections=inspections, rules=rules)
+        tally.rebuild(now)
+        return tally
+
+    @classmethod
+    def holding(
+        cls,
+        *,
+        units: Iterable[UnitChanged],
+        people: Iterable[PersonChanged],
+        inspections: Iterable[UnitInspectionStatus],
+        rules: Rules,
+    ) -> Tally:
+        """A tally holding the given facts, with nothing derived yet (see :meth:`rebuilding`)."""
         tally = cls(rules=rules)
         for unit in units:
             tally.put_unit(unit)
@@ -66,7 +95,6 @@ class Tally:
             tally.put_person(person)
         for status in inspections:
             tally.put_inspection(status)
-        tally.rebuild(now)
         return tally
 
     # --- facts ------------------------------------------------------------------------------
@@ -92,16 +120,27 @@ class Tally:
 
     def rebuild(self, now: datetime) -> set[str]:
         """Derive every contribution again; the units whose counters changed."""
+        return finish(self.rebuilding(now))
+
+    def rebuilding(self, now: datetime, *, pause_every: int = PAUSE_EVERY) -> Steps:
+        """:meth:`rebuild` in steps: it pauses every ``pause_every`` people and units, so that
+        a caller on an event loop can let its other tasks run meanwhile (a Kafka consumer's
+        heartbeat: a consumer silent for its session timeout is put out of its group). The
+        tally is inconsistent until the steps are finished; the caller holds it meanwhile."""
         before = self.counters
         self.counters = Counter()
         self.year = now.astimezone(VIETNAM).year
         self._people_parts.clear()
         self._unit_parts.clear()
         self._valid_until.clear()
-        for person_id in self.people:
+        for count, person_id in enumerate(self.people, start=1):
             self._take_person(person_id, now)
-        for unit_id in self.organisation.units:
+            if count % pause_every == 0:
+                yield
+        for count, unit_id in enumerate(self.organisation.units, start=1):
             self._take_unit(unit_id)
+            if count % pause_every == 0:
+                yield
         changed = {k for k in before.keys() | self.counters.keys() if before[k] != self.counters[k]}
         return _units_of(changed)
 
