@@ -5,7 +5,7 @@ unit statuses, keeps the whole province in memory (see ``domain/tally.py``), and
 ``gender-equality.indicators.v1``. The three input topics have one partition each and are
 consumed by one subscriber in one group with the range assignor, so exactly one replica
 owns all of them: the owner computes and publishes, other replicas stand by and take over
-on a rebalance (reloading the province from the store when they do).
+on a rebalance (reloading the province from the store before their first batch or sweep).
 
 Run it with ``parity-indicators`` (or ``python -m services.indicators``).
 """
@@ -28,7 +28,7 @@ from pydantic import Field
 from services.indicators.domain.contributions import Rules
 from services.indicators.domain.tally import Tally
 from services.indicators.feed import IndicatorFeed
-from services.indicators.handlers import Collaborators, Province, apply_changes, reload, sweep
+from services.indicators.handlers import Collaborators, Province, apply_changes, sweep
 from services.indicators.metrics import IndicatorMetrics, make_indicator_metrics
 from services.indicators.store import IndicatorsStore
 from shared.clock import Clock, SystemClock
@@ -108,9 +108,12 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         runtime = self._runtime
         runtime.owner = bool(assigned)
         if assigned:
+            # The next batch or sweep reloads first, not this call: aiokafka sends no
+            # heartbeat until it returns, and a reload of a large organisation outlasts the
+            # session timeout (a 571,435-record one did): the group puts the consumer out,
+            # assigns again, and the reload starts again, without end.
             deps, _ = runtime.ready()
-            async with runtime.lock:
-                await reload(deps=deps)
+            deps.province.stale = True
 
 
 def build(

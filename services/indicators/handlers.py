@@ -2,8 +2,9 @@
 
 Each function takes its collaborators as keyword-only parameters. The order of a batch is
 facts written, then records published (awaited), then what was published written, then the
-consumer commits. A crash anywhere in between is repaired by :func:`reload`, which runs on
-every partition assignment (start-up, restart, a replica taking over): it rebuilds the
+consumer commits. A crash anywhere in between is repaired by :func:`reload`, which runs
+after every partition assignment (start-up, restart, a replica taking over), before the
+next batch or sweep (the assignment marks the province ``stale``): it rebuilds the
 tally from the stored facts and publishes every unit whose status differs from its last
 published record. Re-processing a batch is harmless: facts carry revisions.
 """
@@ -38,7 +39,8 @@ class Province:
     published: dict[str, Published] = field(default_factory=dict)
     # A batch or sweep failed half-way (Kafka or the store down): the tally may hold facts
     # whose records were never published or recorded, and the batch that comes again would
-    # find nothing new in them. The next batch or sweep reloads first.
+    # find nothing new in them. Or the partitions were just assigned. The next batch or
+    # sweep reloads first.
     stale: bool = False
 
 
@@ -131,6 +133,17 @@ async def _sweep(*, deps: Collaborators) -> None:
 
 async def reload(*, deps: Collaborators) -> None:
     """Rebuild the province from the stored facts and publish whatever differs."""
+    # cleared first: an assignment while this runs (the rebalance listener does not wait for
+    # it) marks the province stale again, and the next batch or sweep reloads once more
+    deps.province.stale = False
+    try:
+        await _reload(deps=deps)
+    except BaseException:
+        deps.province.stale = True
+        raise
+
+
+async def _reload(*, deps: Collaborators) -> None:
     facts = await deps.store.load_facts()
     now = deps.clock.now()
     tally = Tally.holding(
@@ -147,7 +160,6 @@ async def reload(*, deps: Collaborators) -> None:
         len(deps.province.published),
     )
     await publish_changes(set(tally.organisation.units), deps=deps, now=now)
-    deps.province.stale = False
 
 
 async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datetime) -> None:
@@ -190,9 +202,8 @@ async def in_steps(steps: Steps) -> set[str]:
     """Run a tally's steps, letting the event loop run the other tasks at every pause.
 
     A full rebuild of a large organisation takes seconds of CPU (about 5 s for 154,000
-    people); done in one go it starved the consumer's heartbeat, the group put the consumer
-    out after its session timeout, the batch's commit failed, and the reload on the next
-    assignment starved it again, without end."""
+    people); done in one go it starves the consumer's heartbeat, and a consumer silent for
+    its session timeout is put out of its group (its batch's commit then fails)."""
     while True:
         try:
             next(steps)
