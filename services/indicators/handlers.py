@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
 from services.indicators.domain.publication import content_of, is_news
-from services.indicators.domain.tally import PAUSE_EVERY, Steps, Tally
+from services.indicators.domain.tally import PAUSE_EVERY, Steps, Tally, advance
 from services.indicators.feed import IndicatorFeed, indicator_record
 from services.indicators.metrics import IndicatorMetrics, observe_targets
 from services.indicators.store import Facts, IndicatorsStore, Published
@@ -204,13 +204,11 @@ async def in_steps(steps: Steps) -> set[str]:
     A full rebuild of a large organisation takes seconds of CPU (about 5 s for 154,000
     people); done in one go it starves the consumer's heartbeat, and a consumer silent for
     its session timeout is put out of its group (its batch's commit then fails)."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            changed: set[str] = done.value
-            return changed
-        await asyncio.sleep(0)
+    changed = advance(steps)
+    while changed is None:
+        await asyncio.sleep(0)  # a pause: the other tasks run
+        changed = advance(steps)
+    return changed
 
 
 def _utc(instant: datetime) -> str:

@@ -37,14 +37,21 @@ PAUSE_EVERY = 1000  # people or units re-derived between two pauses of Tally.reb
 Steps = Generator[None, None, set[str]]  # pauses (yields None), then returns the units changed
 
 
+def advance(steps: Steps) -> set[str] | None:
+    """One step: None at a pause, what the steps return once they are finished."""
+    try:
+        next(steps)
+    except StopIteration as done:
+        changed: set[str] = done.value
+        return changed
+    return None
+
+
 def finish(steps: Steps) -> set[str]:
     """Run the steps through without pausing; what they return."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            changed: set[str] = done.value
-            return changed
+    while (changed := advance(steps)) is None:
+        pass
+    return changed
 
 
 def _units_of(keys: set[Key]) -> set[str]:
