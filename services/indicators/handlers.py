@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -69,13 +69,7 @@ def split(changes: Iterable[InternalChange]) -> Facts:
 
 async def apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
     """Take the newer of the facts given, write them, publish the units they change."""
-    if deps.province.stale:
-        await reload(deps=deps)
-    try:
-        await _apply_changes(changes, deps=deps)
-    except BaseException:
-        deps.province.stale = True
-        raise
+    await _on_a_current_province(lambda: _apply_changes(changes, deps=deps), deps=deps)
 
 
 async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
@@ -96,35 +90,23 @@ async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborato
         return
     await deps.store.save_facts(news, stored_people=stored_people)
     now = deps.clock.now()
-    if news.units or now.astimezone(VIETNAM).year != tally.year:
-        # the tree or the year changed: re-derive everything, look at every unit
-        reason = "organisation" if news.units else "new_year"
-        deps.metrics.rebuilds.labels(reason=reason).inc()
-        await in_steps(tally.rebuilding(now))
-        touched = set(tally.organisation.units)
-    else:
-        touched = tally.refresh_people({p.person_id for p in news.people}, now)
-        touched |= tally.refresh_units({i.unit_id for i in news.inspections}, now)
+    if news.units or tally.in_a_new_year(now):
+        await _rederive_all("organisation" if news.units else "new_year", deps=deps, now=now)
+        return
+    touched = tally.refresh_people({p.person_id for p in news.people}, now)
+    touched |= tally.refresh_units({i.unit_id for i in news.inspections}, now)
     await publish_changes(touched, deps=deps, now=now)
 
 
 async def sweep(*, deps: Collaborators) -> None:
     """Time passes: trainings age out, a new year starts (year-to-date figures, milestones)."""
-    if deps.province.stale:
-        await reload(deps=deps)
-    try:
-        await _sweep(deps=deps)
-    except BaseException:
-        deps.province.stale = True
-        raise
+    await _on_a_current_province(lambda: _sweep(deps=deps), deps=deps)
 
 
 async def _sweep(*, deps: Collaborators) -> None:
     tally, now = deps.province.tally, deps.clock.now()
-    if now.astimezone(VIETNAM).year != tally.year:
-        deps.metrics.rebuilds.labels(reason="new_year").inc()
-        await in_steps(tally.rebuilding(now))
-        await publish_changes(set(tally.organisation.units), deps=deps, now=now)
+    if tally.in_a_new_year(now):
+        await _rederive_all("new_year", deps=deps, now=now)
         return
     due = tally.due(now)
     if due:
@@ -136,11 +118,7 @@ async def reload(*, deps: Collaborators) -> None:
     # cleared first: an assignment while this runs (the rebalance listener does not wait for
     # it) marks the province stale again, and the next batch or sweep reloads once more
     deps.province.stale = False
-    try:
-        await _reload(deps=deps)
-    except BaseException:
-        deps.province.stale = True
-        raise
+    await _or_stale(_reload(deps=deps), deps=deps)
 
 
 async def _reload(*, deps: Collaborators) -> None:
@@ -159,6 +137,32 @@ async def _reload(*, deps: Collaborators) -> None:
         len(facts.people),
         len(deps.province.published),
     )
+    await publish_changes(set(tally.organisation.units), deps=deps, now=now)
+
+
+async def _on_a_current_province(
+    work: Callable[[], Awaitable[None]], *, deps: Collaborators
+) -> None:
+    """Reload a stale province first, then do the work."""
+    if deps.province.stale:
+        await reload(deps=deps)
+    await _or_stale(work(), deps=deps)
+
+
+async def _or_stale(work: Awaitable[None], *, deps: Collaborators) -> None:
+    """Await the work; should it fail half-way, the province is stale (see Province)."""
+    try:
+        await work
+    except BaseException:
+        deps.province.stale = True
+        raise
+
+
+async def _rederive_all(reason: str, *, deps: Collaborators, now: datetime) -> None:
+    """The tree or the year changed: re-derive everything, look at every unit."""
+    deps.metrics.rebuilds.labels(reason=reason).inc()
+    tally = deps.province.tally
+    await in_steps(tally.rebuilding(now))
     await publish_changes(set(tally.organisation.units), deps=deps, now=now)
 
 

@@ -153,7 +153,7 @@ class Tally:
 
     def refresh_people(self, person_ids: set[str], now: datetime) -> set[str]:
         """Re-derive the named people's contributions (their facts changed or aged)."""
-        if now.astimezone(VIETNAM).year != self.year:
+        if self.in_a_new_year(now):
             return self.rebuild(now)
         changed: set[Key] = set()
         for person_id in person_ids:
@@ -163,9 +163,13 @@ class Tally:
 
     def refresh_units(self, unit_ids: set[str], now: datetime) -> set[str]:
         """Re-derive the named units' own contributions (their inspections changed)."""
-        if now.astimezone(VIETNAM).year != self.year:
+        if self.in_a_new_year(now):
             return self.rebuild(now)
         return self._settle_units(unit_ids, set())
+
+    def in_a_new_year(self, now: datetime) -> bool:
+        """``now`` is in another local year than the one the counters were derived for."""
+        return now.astimezone(VIETNAM).year != self.year
 
     def due(self, now: datetime) -> set[str]:
         """People whose contribution changes by itself at or before ``now``."""
