@@ -43,8 +43,8 @@ async def test_people_written_for_a_unit_event_are_published_after_a_writer_dies
     personnel: Personnel, change_sink: DiesBeforePublishingPeople, producer: AIOKafkaProducer
 ) -> None:
     """A merge re-folds the people of the closed unit. If the writer dies after writing them
-    and before publishing, the redelivered merge finds them unchanged and nothing ties them
-    to the closed unit any more: the marker left behind is what gets them published."""
+    and before publishing, the redelivered merge re-folds them, finds them unchanged and
+    writes nothing: the marker left behind is what gets them published."""
     await seed_tree(producer)
     await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("R1", "D1")])
     registered = await person_where(personnel, "R1", lambda d: d["active"])
