@@ -90,12 +90,13 @@ async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborato
         return
     await deps.store.save_facts(news, stored_people=stored_people)
     now = deps.clock.now()
-    if news.units or tally.in_a_new_year(now):
-        await _rederive_all("organisation" if news.units else "new_year", deps=deps, now=now)
+    if tally.in_a_new_year(now):
+        await _in_a_new_year(deps=deps, now=now)
         return
+    units = {u.unit_id for u in news.units}  # a unit's record shows its name, place, state
     touched = tally.refresh_people({p.person_id for p in news.people}, now)
-    touched |= tally.refresh_units({i.unit_id for i in news.inspections}, now)
-    await publish_changes(touched, deps=deps, now=now)
+    touched |= tally.refresh_units({i.unit_id for i in news.inspections} | units, now)
+    await publish_changes(touched | units, deps=deps, now=now)
 
 
 async def sweep(*, deps: Collaborators) -> None:
@@ -106,7 +107,7 @@ async def sweep(*, deps: Collaborators) -> None:
 async def _sweep(*, deps: Collaborators) -> None:
     tally, now = deps.province.tally, deps.clock.now()
     if tally.in_a_new_year(now):
-        await _rederive_all("new_year", deps=deps, now=now)
+        await _in_a_new_year(deps=deps, now=now)
         return
     due = tally.due(now)
     if due:
@@ -158,9 +159,9 @@ async def _or_stale(work: Awaitable[None], *, deps: Collaborators) -> None:
         raise
 
 
-async def _rederive_all(reason: str, *, deps: Collaborators, now: datetime) -> None:
-    """The tree or the year changed: re-derive everything, look at every unit."""
-    deps.metrics.rebuilds.labels(reason=reason).inc()
+async def _in_a_new_year(*, deps: Collaborators, now: datetime) -> None:
+    """Year-to-date figures start again: re-derive everything, look at every unit."""
+    deps.metrics.rebuilds.labels(reason="new_year").inc()
     tally = deps.province.tally
     await in_steps(tally.rebuilding(now))
     await publish_changes(set(tally.organisation.units), deps=deps, now=now)

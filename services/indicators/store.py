@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.indicators.domain.person_facts import PersonFacts
 from shared.internal import PersonChanged, UnitChanged, UnitInspectionStatus
 from shared.store import Document, bulk_write, find_by_ids, replace_newer
 
@@ -41,6 +42,16 @@ class Facts:
     inspections: list[UnitInspectionStatus]
 
 
+@dataclass(frozen=True)
+class StoredFacts:
+    """What :meth:`IndicatorsStore.load_facts` reads: each person only as what the tally
+    keeps (a whole province of ``PersonChanged`` models would be read for nothing)."""
+
+    people: list[PersonFacts]
+    units: list[UnitChanged]
+    inspections: list[UnitInspectionStatus]
+
+
 class IndicatorsStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._db = db
@@ -50,14 +61,17 @@ class IndicatorsStore:
             [("unit_id", ASCENDING), ("as_of_utc", ASCENDING)]
         )
 
-    async def load_facts(self) -> Facts:
-        people = [PersonChanged.model_validate(d["facts"]) async for d in self._db["people"].find()]
+    async def load_facts(self) -> StoredFacts:
+        people = [
+            PersonFacts.of(PersonChanged.model_validate(d["facts"]))
+            async for d in self._db["people"].find()
+        ]
         units = [UnitChanged.model_validate(d["facts"]) async for d in self._db["units"].find()]
         inspections = [
             UnitInspectionStatus.model_validate(d["facts"])
             async for d in self._db["unit_inspections"].find()
         ]
-        return Facts(people, units, inspections)
+        return StoredFacts(people, units, inspections)
 
     async def save_facts(
         self, facts: Facts, *, stored_people: Mapping[str, int] | None = None

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
+from services.indicators.domain.person_facts import PersonFacts
 from shared.clock import VIETNAM
-from shared.internal import PersonChanged, UnitChanged, UnitInspectionStatus
+from shared.internal import UnitChanged, UnitInspectionStatus
 from shared.organisation import Organisation
 
 Key = tuple[str, str]  # (unit_id, counter name)
@@ -35,10 +36,6 @@ class Rules:
     qualifying_training_years: int = 5
     non_qualifying_training_categories: frozenset[str] = frozenset({"other"})
     planning_floor: Fraction = Fraction(1, 4)  # women / pool, inclusive
-
-
-def parse_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def _years_later(local: datetime, years: int) -> datetime:
@@ -68,11 +65,10 @@ def is_qualifying(category: str, completed_at: datetime, now: datetime, rules: R
     return completed_at <= now < training_expiry(completed_at, rules)
 
 
-def person_is_active(person: PersonChanged, organisation: Organisation) -> bool:
+def person_is_active(person: PersonFacts, organisation: Organisation) -> bool:
     """Registered, not left, with an active home unit (contract section 5)."""
     return (
-        person.registered
-        and person.left_reason is None
+        person.on_staff
         and person.home_unit_id is not None
         and organisation.is_active(person.home_unit_id)
     )
@@ -84,18 +80,18 @@ def _over(keys: set[Key], units: set[str], name: str, organisation: Organisation
 
 
 def person_contribution(
-    person: PersonChanged, organisation: Organisation, now: datetime, rules: Rules
+    person: PersonFacts, organisation: Organisation, now: datetime, rules: Rules
 ) -> tuple[Contribution, datetime | None]:
     """The person's contribution now, and the instant it next changes by itself (a training
     ageing out, the year's appointments lapsing at the new year) or None."""
     keys: set[Key] = set()
-    female = person.gender == "female"
+    female = person.female
     valid_until: list[datetime] = []
     if person_is_active(person, organisation):
-        positions = [p for p in person.positions if organisation.is_active(p.unit_id)]
-        leading = {p.unit_id for p in positions}
-        heading = {p.unit_id for p in positions if p.role == "head"}
-        keyed = {p.unit_id for p in positions if p.role in rules.key_leader_roles}
+        positions = [(u, role) for u, role in person.positions if organisation.is_active(u)]
+        leading = {u for u, _ in positions}
+        heading = {u for u, role in positions if role == "head"}
+        keyed = {u for u, role in positions if role in rules.key_leader_roles}
         _over(keys, leading, "leader", organisation)
         _over(keys, heading, "head", organisation)
         if female:
@@ -105,7 +101,7 @@ def person_contribution(
             if person.ethnic_minority:
                 _over(keys, leading, "em_female_leader", organisation)
 
-        pools = {e.unit_id for e in person.planning_entries if organisation.is_active(e.unit_id)}
+        pools = {u for u in person.pools if organisation.is_active(u)}
         division_pools = {u for u in pools if _level(organisation, u) == "division"}
         _over(keys, pools, "pooled", organisation)
         _over(keys, division_pools, "div_pooled", organisation)
@@ -114,10 +110,9 @@ def person_contribution(
             _over(keys, pools, "female_pooled", organisation)
             _over(keys, division_pools, "female_div_pooled", organisation)
             keys.update((unit_id, "here_pool_female") for unit_id in pools)
-            completions = [(t.category, parse_instant(t.completed_at)) for t in person.trainings]
             trained = [
                 training_expiry(completed, rules)
-                for category, completed in completions
+                for category, completed in person.trainings
                 if is_qualifying(category, completed, now, rules)
             ]
             if trained and division_pools:
@@ -131,14 +126,13 @@ def person_contribution(
 
     contribution: Contribution = Counter(dict.fromkeys(keys, 1))
     year = now.astimezone(VIETNAM).year
-    for appointment in person.appointments:
-        local = parse_instant(appointment.time).astimezone(VIETNAM)
-        if local.year != year or not organisation.is_active(appointment.unit_id):
+    for unit_id, local in person.appointments:
+        if local.year != year or not organisation.is_active(unit_id):
             continue
         valid_until.append(
             local.replace(year=year + 1, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         )
-        for ancestor in organisation.ancestors_and_self(appointment.unit_id):
+        for ancestor in organisation.ancestors_and_self(unit_id):
             contribution[(ancestor, "appointments")] += 1
             if female:
                 contribution[(ancestor, "female_appointments")] += 1
