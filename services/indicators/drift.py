@@ -18,7 +18,7 @@ from typing import Any
 
 from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
-from services.indicators.domain.publication import content_of, is_news
+from services.indicators.domain.publication import Seen, content_of, is_news
 from services.indicators.domain.tally import Tally
 from services.indicators.store import IndicatorsStore, Published
 from shared.clock import VIETNAM, Clock, SystemClock
@@ -37,7 +37,7 @@ def differences(
         values = indicator_values(tally.counters, unit_id, chain=chain, plans=plans, year=year)
         content = content_of(unit, values)
         last = published.get(unit_id)
-        if not is_news(unit, content, last.content if last else None):
+        if not is_news(unit, content, Seen.of(last.version, last.content) if last else None):
             continue
         if last is None:
             found[unit_id] = ["never published"]

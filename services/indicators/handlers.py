@@ -19,14 +19,15 @@ from datetime import UTC, datetime
 
 from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
-from services.indicators.domain.publication import content_of, is_news
+from services.indicators.domain.publication import Seen, content_of, is_news
 from services.indicators.domain.tally import PAUSE_EVERY, Steps, Tally, advance
 from services.indicators.feed import IndicatorFeed, indicator_record
-from services.indicators.metrics import IndicatorMetrics, observe_targets
+from services.indicators.metrics import IndicatorMetrics, gauged_units, observe_targets
 from services.indicators.store import Facts, IndicatorsStore, Published
 from shared.clock import VIETNAM, Clock
 from shared.internal import InternalChange, PersonChanged, UnitChanged
 from shared.plans import Plan
+from shared.store import Document
 
 log = logging.getLogger("parity.indicators")
 
@@ -36,7 +37,7 @@ class Province:
     """The in-memory state; replaced as a whole by :func:`reload`."""
 
     tally: Tally
-    published: dict[str, Published] = field(default_factory=dict)
+    published: dict[str, Seen] = field(default_factory=dict)  # unit -> its last record
     # A batch or sweep failed half-way (Kafka or the store down): the tally may hold facts
     # whose records were never published or recorded, and the batch that comes again would
     # find nothing new in them. Or the partitions were just assigned. The next batch or
@@ -123,6 +124,9 @@ async def reload(*, deps: Collaborators) -> None:
 
 
 async def _reload(*, deps: Collaborators) -> None:
+    # The old province goes first: two at once would double the peak memory. Should this
+    # fail half-way, the province is stale, and nothing reads it before the next reload.
+    deps.province.tally, deps.province.published = Tally(rules=deps.rules), {}
     facts = await deps.store.load_facts()
     now = deps.clock.now()
     tally = Tally.holding(
@@ -130,7 +134,7 @@ async def _reload(*, deps: Collaborators) -> None:
     )
     await in_steps(tally.rebuilding(now))
     deps.province.tally = tally
-    deps.province.published = await deps.store.load_published(tally.organisation.units)
+    deps.province.published = await _last_published(tally, deps=deps)
     deps.metrics.rebuilds.labels(reason="reload").inc()
     log.info(
         "indicators: %d units, %d people, %d published statuses loaded",
@@ -139,6 +143,26 @@ async def _reload(*, deps: Collaborators) -> None:
         len(deps.province.published),
     )
     await publish_changes(set(tally.organisation.units), deps=deps, now=now)
+
+
+async def _last_published(tally: Tally, *, deps: Collaborators) -> dict[str, Seen]:
+    """What was last published of every unit; the plan gauges set from it."""
+    roots = _roots(tally)
+    gauged = gauged_units(deps.plans, roots)
+    contents: dict[str, Document] = {}  # of these units only: the rest is not kept
+
+    def keep(published: Published) -> Seen:
+        if published.unit_id in gauged:
+            contents[published.unit_id] = published.content
+        return Seen.of(published.version, published.content)
+
+    seen = await deps.store.load_published_as(keep, tally.organisation.units)
+    observe_targets(deps.metrics, deps.plans, roots, contents)
+    return seen
+
+
+def _roots(tally: Tally) -> list[str]:
+    return [u.unit_id for u in tally.organisation.active_units() if u.parent_id is None]
 
 
 async def _on_a_current_province(
@@ -168,13 +192,23 @@ async def _in_a_new_year(*, deps: Collaborators, now: datetime) -> None:
 
 
 async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datetime) -> None:
-    """Publish the units among ``unit_ids`` whose status is news, then record them."""
+    """Publish the units among ``unit_ids`` whose status is news, then record them.
+
+    ``PAUSE_EVERY`` units at a time: between two, the consumer's heartbeat gets out (see
+    :func:`in_steps`), and no more than that many records are held at once (all 8,400 units
+    of a province published together took about 40 MB)."""
+    ordered = sorted(unit_ids)
+    for start in range(0, len(ordered), PAUSE_EVERY):
+        if start:
+            await asyncio.sleep(0)
+        await _publish_news(ordered[start : start + PAUSE_EVERY], deps=deps, now=now)
+
+
+async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: datetime) -> None:
     tally, published = deps.province.tally, deps.province.published
     year = now.astimezone(VIETNAM).year
     records: list[Published] = []
-    for count, unit_id in enumerate(sorted(unit_ids), start=1):
-        if count % PAUSE_EVERY == 0:
-            await asyncio.sleep(0)  # let the consumer's heartbeat out (see in_steps)
+    for unit_id in unit_ids:
         unit = tally.organisation.get(unit_id)
         if unit is None:
             continue
@@ -187,7 +221,7 @@ async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datet
         )
         content = content_of(unit, values)
         last = published.get(unit_id)
-        if is_news(unit, content, last.content if last else None):
+        if is_news(unit, content, last):
             records.append(Published(unit_id, (last.version if last else 0) + 1, content))
     if not records:
         return
@@ -197,10 +231,11 @@ async def publish_changes(unit_ids: set[str], *, deps: Collaborators, now: datet
     )
     await deps.store.save_published((r, as_of.isoformat(), _utc(as_of)) for r in records)
     for record in records:
-        published[record.unit_id] = record
+        published[record.unit_id] = Seen.of(record.version, record.content)
     deps.metrics.records_published.inc(len(records))
-    roots = [u.unit_id for u in tally.organisation.active_units() if u.parent_id is None]
-    observe_targets(deps.metrics, deps.plans, roots, {k: p.content for k, p in published.items()})
+    # a gauge moves only when its unit's record does
+    contents = {record.unit_id: record.content for record in records}
+    observe_targets(deps.metrics, deps.plans, _roots(tally), contents)
 
 
 async def in_steps(steps: Steps) -> set[str]:

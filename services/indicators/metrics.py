@@ -67,6 +67,12 @@ def scope_units(plan: Plan, roots: Iterable[str]) -> list[str]:
     return [plan.scope_unit_id] if plan.scope_unit_id else sorted(roots)
 
 
+def gauged_units(plans: Iterable[Plan], roots: Iterable[str]) -> set[str]:
+    """The units whose records set the plan gauges: the plans' scope units."""
+    roots = list(roots)
+    return {unit_id for plan in plans for unit_id in scope_units(plan, roots)}
+
+
 def observe_targets(
     metrics: IndicatorMetrics,
     plans: Iterable[Plan],

@@ -17,8 +17,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -26,6 +27,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.indicators.domain.person_facts import PersonFacts
 from shared.internal import PersonChanged, UnitChanged, UnitInspectionStatus
 from shared.store import Document, bulk_write, find_by_ids, replace_newer
+
+LOAD_CHUNK = 1000  # documents read together where a whole collection is read
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,10 @@ class IndicatorsStore:
         )
 
     async def load_facts(self) -> StoredFacts:
+        # in batches of LOAD_CHUNK: a batch is decoded whole, and a default one is 16 MB
         people = [
             PersonFacts.of(PersonChanged.model_validate(d["facts"]))
-            async for d in self._db["people"].find()
+            async for d in self._db["people"].find(batch_size=LOAD_CHUNK)
         ]
         units = [UnitChanged.model_validate(d["facts"]) async for d in self._db["units"].find()]
         inspections = [
@@ -96,11 +101,32 @@ class IndicatorsStore:
 
     async def load_published(self, unit_ids: Iterable[str] = ()) -> dict[str, Published]:
         """The last record published of every unit with a checkpoint or among ``unit_ids``."""
+        return await self.load_published_as(lambda published: published, unit_ids)
+
+    async def load_published_as(
+        self, keep: Callable[[Published], T], unit_ids: Iterable[str] = ()
+    ) -> dict[str, T]:
+        """:meth:`load_published`, each record passed through ``keep`` as it is read:
+        ``LOAD_CHUNK`` units at a time, so that a caller keeping less than the records
+        never holds them all (8,400 units' records are about 40 MB as Python dicts)."""
         checkpoints = {d["_id"]: d async for d in self._db["unit_status"].find({}, {"as_of": 0})}
+        units = list(dict.fromkeys([*checkpoints, *unit_ids]))
+        kept: dict[str, T] = {}
+        for start in range(0, len(units), LOAD_CHUNK):
+            chunk = units[start : start + LOAD_CHUNK]
+            last = await self._last_records({u: checkpoints.get(u) for u in chunk})
+            kept |= {unit_id: keep(published) for unit_id, published in last.items()}
+        return kept
+
+    async def _last_records(
+        self, checkpoints: Mapping[str, Document | None]
+    ) -> dict[str, Published]:
+        """The last record of each unit given with its checkpoint (None: it has none)."""
         history = self._db["indicator_history"]
-        latest = await find_by_ids(history, (f"{u}:{d['version']}" for u, d in checkpoints.items()))
+        present = {u: c for u, c in checkpoints.items() if c is not None}
+        latest = await find_by_ids(history, (f"{u}:{c['version']}" for u, c in present.items()))
         published = {}
-        for unit_id, checkpoint in checkpoints.items():
+        for unit_id, checkpoint in present.items():
             record = latest.get(f"{unit_id}:{checkpoint['version']}")
             if record is not None:
                 published[unit_id] = _published(record)
@@ -110,7 +136,7 @@ class IndicatorsStore:
                 )
             else:
                 raise RuntimeError(f"indicator_history lacks {unit_id}:{checkpoint['version']}")
-        versions = {u: 0 for u in unit_ids} | {u: p.version for u, p in published.items()}
+        versions = {u: 0 for u in checkpoints} | {u: p.version for u, p in published.items()}
         while versions:  # records beyond the checkpoints
             found = await find_by_ids(history, (f"{u}:{v + 1}" for u, v in versions.items()))
             newer = [_published(record) for record in found.values()]

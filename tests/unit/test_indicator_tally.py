@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.indicators.domain.contributions import Rules, training_expiry
 from services.indicators.domain.indicators import figures, indicator_values, meets
-from services.indicators.domain.publication import content_of, is_news
+from services.indicators.domain.publication import Seen, content_of, fingerprint, is_news
 from services.indicators.domain.tally import Tally
 from services.indicators.handlers import in_steps
 from shared.clock import VIETNAM
@@ -154,10 +154,19 @@ def test_a_closed_unit_publishes_one_last_record() -> None:
     closed = unit("D1", active=False, revision=2)
     closed_content = content_of(closed, {})
     assert is_news(unit("D1"), open_content, None)
-    assert not is_news(unit("D1"), open_content, open_content)
-    assert is_news(closed, closed_content, open_content)
-    assert not is_news(closed, closed_content, closed_content | {"name": "other"})
+    assert not is_news(unit("D1"), open_content, Seen.of(1, open_content))
+    assert is_news(closed, closed_content, Seen.of(1, open_content))
+    assert not is_news(closed, closed_content, Seen.of(2, closed_content | {"name": "other"}))
     assert tally.organisation.is_active("D1")
+
+
+def test_a_fingerprint_ignores_the_order_of_keys_and_sees_every_value() -> None:
+    content = {"active": True, "indicators": {"x": {"numerator": 1, "value": 0.5}}, "name": "D"}
+    reordered = {"name": "D", "indicators": {"x": {"value": 0.5, "numerator": 1}}, "active": True}
+    assert fingerprint(content) == fingerprint(reordered)
+    nested = {**content, "indicators": {"x": {"numerator": 2, "value": 0.5}}}
+    assert fingerprint(nested) != fingerprint(content)
+    assert fingerprint({**content, "name": None}) != fingerprint(content)
 
 
 roles = st.sampled_from(["head", "deputy_head"])

@@ -5,10 +5,17 @@ The feed carries one record per change of any indicator of a unit (contract sect
 published when it differs from the last one. A unit that closes publishes one last record
 with ``active: false`` and nothing after it; a unit never registered (only named by
 others) publishes nothing.
+
+To tell news the service keeps, per unit, only :class:`Seen`: the version, whether it was
+active, and a fingerprint of the content (a 2.3 KB record is about 4.5 KB as Python dicts;
+8,400 units' records took 38 MB).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from shared.contract import IndicatorValue
@@ -28,11 +35,30 @@ def content_of(unit: UnitChanged, values: dict[str, IndicatorValue]) -> Content:
     }
 
 
-def is_news(unit: UnitChanged, content: Content, last: Content | None) -> bool:
+def fingerprint(content: Content) -> bytes:
+    """Equal for equal contents (keys in any order), different otherwise."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What is kept of a unit's last published record."""
+
+    version: int
+    active: bool
+    fingerprint: bytes
+
+    @classmethod
+    def of(cls, version: int, content: Content) -> Seen:
+        return cls(version, bool(content["active"]), fingerprint(content))
+
+
+def is_news(unit: UnitChanged, content: Content, last: Seen | None) -> bool:
     if not unit.registered:
         return False
     if last is None:
         return True
-    if not content["active"] and not last["active"]:
+    if not content["active"] and not last.active:
         return False  # its last record is out already
-    return content != last
+    return fingerprint(content) != last.fingerprint
