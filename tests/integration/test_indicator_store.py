@@ -1,12 +1,13 @@
 """The indicator service's record of what it published (services/indicators/store.py): the
-history is the log, ``unit_status`` a checkpoint into it. On the real FerretDB."""
+history is the log, ``unit_status`` a checkpoint into it every ``CHECKPOINT_EVERY``
+versions. On the real FerretDB."""
 
 from __future__ import annotations
 
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.indicators.store import IndicatorsStore, Published
+from services.indicators.store import CHECKPOINT_EVERY, IndicatorsStore, Published
 from shared.store import Document
 
 AS_OF, AS_OF_UTC = "2026-05-01T08:00:00+07:00", "2026-05-01T01:00:00.000000+00:00"
@@ -22,19 +23,21 @@ async def test_the_last_record_is_read_through_the_checkpoint_and_beyond_it(
 ) -> None:
     db = mongo[database_name]
     store = IndicatorsStore(db)
-    await store.save_published([(record("A", 1, 10), AS_OF, AS_OF_UTC)])
-    await store.save_published([(record("A", 2, 20), AS_OF, AS_OF_UTC)])
-    assert await store.load_published() == {"A": record("A", 2, 20)}
+    last = CHECKPOINT_EVERY + 2
+    for version in range(1, last + 1):
+        await store.save_published([(record("A", version, version), AS_OF, AS_OF_UTC)])
+    assert await store.load_published() == {"A": record("A", last, last)}
     assert await db["unit_status"].find_one({"_id": "A"}) == {
         "_id": "A",
-        "version": 2,
+        "version": CHECKPOINT_EVERY,
         "as_of": AS_OF,
     }
+    assert await store.load_published(["A", "B"]) == {"A": record("A", last, last)}
 
-    # a writer died after the history and before the checkpoint: of A's third record, and
-    # of B's first (B has no checkpoint at all)
-    for unit_id, version, share in (("A", 3, 30), ("A", 4, 40), ("B", 1, 5)):
-        published = record(unit_id, version, share)
+    # records without a checkpoint written by hand: A's next two, and B's first (B has no
+    # checkpoint at all, so it is found only when it is asked for)
+    for unit_id, version in (("A", last + 1), ("A", last + 2), ("B", 1)):
+        published = record(unit_id, version, version)
         await db["indicator_history"].insert_one(
             {
                 "_id": f"{unit_id}:{version}",
@@ -44,10 +47,10 @@ async def test_the_last_record_is_read_through_the_checkpoint_and_beyond_it(
                 **published.content,
             }
         )
-    assert await store.load_published() == {"A": record("A", 4, 40)}
+    assert await store.load_published() == {"A": record("A", last + 2, last + 2)}
     assert await store.load_published(["A", "B", "C"]) == {
-        "A": record("A", 4, 40),
-        "B": record("B", 1, 5),
+        "A": record("A", last + 2, last + 2),
+        "B": record("B", 1, 1),
     }
 
 

@@ -123,9 +123,10 @@ async def test_feed_new_year_poison_and_drift_check(
     store = IndicatorsStore(indicators.db)
     rules = indicators.settings.rules()
     assert await check(store, PLANS, rules, indicators.clock) == 0
-    d2 = await indicators.db["unit_status"].find_one({"_id": "D2"})
-    assert d2 is not None
-    await indicators.db["indicator_history"].update_one(
-        {"_id": f"D2:{d2['version']}"}, {"$set": {"indicators.female_staff_share.numerator": 7}}
+    history = indicators.db["indicator_history"]
+    d2 = await history.find({"unit_id": "D2"}).sort("version", -1).to_list(1)
+    assert d2 != []
+    await history.update_one(
+        {"_id": d2[0]["_id"]}, {"$set": {"indicators.female_staff_share.numerator": 7}}
     )
     assert await check(store, PLANS, rules, indicators.clock) == 1

@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
+from services.indicators.store import CHECKPOINT_EVERY, IndicatorsStore
 from services.personnel.app import build as build_personnel
 from shared.clock import ManualClock
 from shared.contract import (
@@ -102,12 +103,16 @@ async def test_the_feed_matches_the_independent_recomputation(
     closed = {u for u, unit in world.units.items() if unit.closed}
     assert {u for u, s in latest.items() if not s["active"]} == closed
 
-    # The stored status is the last record published, unit by unit.
-    statuses = mongo[f"{pipeline.database}_indicators"]["unit_status"]
-    stored = {d["_id"]: d async for d in statuses.find()}
-    assert {u: d["version"] for u, d in stored.items()} == {
-        u: s["version"] for u, s in latest.items()
-    }
+    # The store's last record is the last one published, unit by unit; its checkpoints
+    # point into its history at every CHECKPOINT_EVERY-th version.
+    indicators_db = mongo[f"{pipeline.database}_indicators"]
+    stored = await IndicatorsStore(indicators_db).load_published(latest)
+    assert {u: p.version for u, p in stored.items()} == {u: s["version"] for u, s in latest.items()}
+    checkpoints = {d["_id"]: d["version"] async for d in indicators_db["unit_status"].find()}
+    assert checkpoints != {}
+    assert all(
+        v % CHECKPOINT_EVERY == 0 and v <= latest[u]["version"] for u, v in checkpoints.items()
+    )
 
     # Every poison record is on its dead-letter topic, and nothing else is.
     poison = [r for r in PROVINCE.records if r.poison is not None]

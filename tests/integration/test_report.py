@@ -91,7 +91,7 @@ class Settled:
     d1: Figures
     d2: Figures
     compared: list[str]  # the plan's scope unit and every division active at D1
-    current: Figures  # unit_status after D2 (the state of today)
+    current: Figures  # the last records stored after D2 (the state of today)
     mongodb_url: str
 
 
@@ -119,7 +119,9 @@ async def settled(kafka_settings: KafkaSettings, mongodb_url: str) -> AsyncItera
             await produce(producer, late)
             await run.settle()
             # the reports read the stores while the services stand idle at D2
-            published = await IndicatorsStore(mongo[f"{name}_indicators"]).load_published()
+            d2 = expected_figures(D2)
+            store = IndicatorsStore(mongo[f"{name}_indicators"])
+            published = await store.load_published(d2)
             current = {
                 unit_id: {
                     k: (v["numerator"], v["denominator"])
@@ -134,7 +136,7 @@ async def settled(kafka_settings: KafkaSettings, mongodb_url: str) -> AsyncItera
             yield Settled(
                 name,
                 d1,
-                expected_figures(D2),
+                d2,
                 [PROVINCE.root_unit_id, *divisions],
                 current,
                 mongodb_url,

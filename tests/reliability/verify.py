@@ -20,6 +20,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from services.indicators.store import IndicatorsStore
 from shared.contract import (
     EVENT_TYPES,
     INBOUND_TOPICS,
@@ -97,8 +98,9 @@ async def check_feed(
     inactive = {u for u, d in latest.items() if not d["active"]}
     if inactive != stream.closed:
         found.feed.append(f"inactive on the feed {sorted(inactive)} != closed {stream.closed}")
-    statuses = mongo[names.database("indicators")]["unit_status"]
-    stored = {d["_id"]: d["version"] async for d in statuses.find({}, {"version": 1})}
+    store = IndicatorsStore(mongo[names.database("indicators")])
+    known = set(latest) | set(stream.expected)
+    stored = {u: p.version for u, p in (await store.load_published(known)).items()}
     published = {u: d["version"] for u, d in latest.items()}
     if stored != published:
         differ = {u: (stored.get(u), published.get(u)) for u in stored.keys() | published.keys()}
