@@ -37,7 +37,7 @@ def content_of(unit: UnitChanged, values: dict[str, IndicatorValue]) -> Content:
 
 def fingerprint(content: Content) -> bytes:
     """Equal for equal contents (keys in any order), different otherwise."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.blake2b(canonical.encode(), digest_size=16).digest()
 
 
