@@ -27,7 +27,7 @@ from services.personnel.documents import (
     unit_state_from_document,
 )
 from services.personnel.domain.people import fold_person
-from services.personnel.domain.units import derive_tree, fold_unit
+from services.personnel.domain.units import UnitDirectory, derive_tree, fold_unit
 from services.personnel.store import PersonnelStore
 from services.personnel.ties import TieChange, ties_to_add
 from shared.agenda import entries_to_expect
@@ -123,6 +123,7 @@ async def apply_unit_events(
     """Fold the units named, re-derive the tree, and re-fold the people a closure touches."""
     subjects = set(new_events)
     for _ in range(MAX_ATTEMPTS):
+        read_at = await deps.store.tree_version()  # before the units are read
         stored = await deps.store.load("units", subjects)
         documents = await deps.store.unit_documents()
         now = deps.clock.now()
@@ -170,19 +171,29 @@ async def apply_unit_events(
         await deps.store.clear_unpublished(list(markers.values()))
         for subject in subjects:
             _count(deps.metrics, *outcome[subject])
-        await refold_people_tied_to(subjects, deps=deps)
+        await refold_people_tied_to(subjects, deps=deps, tree=(read_at, UnitDirectory.of(states)))
         return
     raise WriteContention(f"units kept changing: {sorted(subjects)[:5]}")
 
 
-async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators) -> None:
+async def refold_people_tied_to(
+    unit_ids: Iterable[str], *, deps: Collaborators, tree: tuple[int, UnitDirectory]
+) -> None:
     """A unit that arrived or closed changes the people tied to it: fold them again.
 
     Done for every unit event, redeliveries included, so that a crash after the unit was
     written but before its people were is repaired by the redelivery; people whose fold
     does not change are not written.
+
+    ``tree``: the tree version read before the units were, and the unit directory of the
+    units as read and written since. When the bump finds that version + 1, no other writer
+    moved the tree meanwhile, and the directory is that of the new version: the people's
+    folds use it instead of reading every unit again.
     """
-    await deps.store.bump_tree_version()
+    read_at, directory = tree
+    version = await deps.store.bump_tree_version()
+    if version == read_at + 1:
+        deps.store.know_directory(directory, version)
     people = await deps.store.ties.people_tied_to(unit_ids)
     for start in range(0, len(people), 500):
         await apply_person_events({p: () for p in people[start : start + 500]}, deps=deps)

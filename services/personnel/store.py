@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, InsertOne, UpdateOne
+from pymongo import ASCENDING, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
@@ -98,16 +98,31 @@ class PersonnelStore:
         doc = await self._meta.find_one({"_id": "tree"})
         return int(doc["version"]) if doc else 0
 
-    async def bump_tree_version(self) -> None:
-        await self._meta.update_one({"_id": "tree"}, {"$inc": {"version": 1}}, upsert=True)
+    async def bump_tree_version(self) -> int:
+        """Tell every replica that the tree changed; the new version."""
+        doc = await self._meta.find_one_and_update(
+            {"_id": "tree"},
+            {"$inc": {"version": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # an upsert returning the document after it always has one
+            raise RuntimeError("the tree version was not written")
+        return int(doc["version"])
 
     async def unit_directory(self) -> UnitDirectory:
         """What people folds need about units, re-read only when the tree changed."""
         version = await self.tree_version()
-        if self._directory is None or version != self._directory_version:
-            self._directory = UnitDirectory.of(await self.unit_states())
-            self._directory_version = version
-        return self._directory
+        if self._directory is not None and version == self._directory_version:
+            return self._directory
+        directory = UnitDirectory.of(await self.unit_states())
+        self.know_directory(directory, version)
+        return directory
+
+    def know_directory(self, directory: UnitDirectory, version: int) -> None:
+        """The directory as of tree ``version``: read, or derived by the writer of that
+        version from the units it read and wrote (which saves reading them all again)."""
+        self._directory, self._directory_version = directory, version
 
     async def build_lookups(self) -> None:
         """Once per database: agenda entries and ties for the documents written before

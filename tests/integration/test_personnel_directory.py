@@ -1,0 +1,126 @@
+"""The personnel service's unit directory after a batch of unit events, on the real
+FerretDB: the writer keeps the directory it derived instead of reading every unit again,
+unless another writer moved the tree between its read and its bump."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from services.personnel.changes import Change
+from services.personnel.documents import unit_state_from_document
+from services.personnel.domain.units import UnitDirectory, UnitState
+from services.personnel.handlers import Collaborators, apply_unit_events
+from services.personnel.store import PersonnelStore
+from shared.clock import ManualClock
+from shared.contract import UNITS_TOPIC
+from shared.envelope import CloudEvent, InboundEvent, decode_record, encode_structured
+from shared.metrics import make_metrics
+from shared.store import Document
+from tests import events as ev
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+
+    async def publish(self, changes: list[Change]) -> None:
+        self.changes.extend(changes)
+
+
+def inbound(events: Iterable[CloudEvent]) -> dict[str, list[InboundEvent]]:
+    by_subject: dict[str, list[InboundEvent]] = {}
+    for event in events:
+        value, headers = encode_structured(event)
+        decoded = decode_record(UNITS_TOPIC, value, headers)
+        by_subject.setdefault(decoded.subject, []).append(decoded)
+    return by_subject
+
+
+class CountingStore(PersonnelStore):
+    """Counts the directory's reads of every unit, and can run something just after the
+    unit documents were read."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.unit_reads = 0
+        self.after_reading_units: Callable[[], Awaitable[None]] | None = None
+
+    async def unit_states(self) -> dict[str, UnitState]:
+        self.unit_reads += 1
+        return {u: unit_state_from_document(d) for u, d in (await super().unit_documents()).items()}
+
+    async def unit_documents(self) -> dict[str, Document]:
+        documents = await super().unit_documents()
+        if self.after_reading_units is not None:
+            run, self.after_reading_units = self.after_reading_units, None
+            await run()
+        return documents
+
+
+def wired(db: Any) -> tuple[Collaborators, CountingStore]:
+    store = CountingStore(db)
+    deps = Collaborators(
+        store=store, changes=ListSink(), clock=ManualClock(NOW), metrics=make_metrics("personnel")
+    )
+    return deps, store
+
+
+async def fresh_directory(db: Any) -> UnitDirectory:
+    return UnitDirectory.of(await PersonnelStore(db).unit_states())
+
+
+async def test_the_writer_keeps_the_directory_it_derived(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    db = mongo[database_name]
+    deps, store = wired(db)
+    tree = [
+        ev.unit_registered("P", None, "province", day=-100),
+        ev.unit_registered("A", "P", "agency", day=-100),
+        ev.unit_registered("D1", "A", day=-100),
+        ev.unit_registered("D2", "A", day=-100),
+    ]
+    await apply_unit_events(inbound(tree), deps=deps)
+    await apply_unit_events(inbound([ev.unit_merged("D1", "D2", day=-10)]), deps=deps)
+
+    directory = await store.unit_directory()
+    assert store.unit_reads == 0
+    assert directory == await fresh_directory(db)
+    assert directory.closed == {"D1"}
+
+
+async def test_a_tree_moved_by_another_writer_meanwhile_is_read_again(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    db = mongo[database_name]
+    deps, store = wired(db)
+    await apply_unit_events(
+        inbound([ev.unit_registered("P", None, "province", day=-100)]), deps=deps
+    )
+    other = PersonnelStore(db)  # another replica
+
+    async def other_writes() -> None:
+        await apply_unit_events(
+            inbound([ev.unit_registered("A2", "P", "agency", day=-50)]),
+            deps=Collaborators(
+                store=other,
+                changes=ListSink(),
+                clock=ManualClock(NOW),
+                metrics=make_metrics("personnel"),
+            ),
+        )
+
+    # after this writer read the units, before its bump: its directory would lack A2
+    store.after_reading_units = other_writes
+    await apply_unit_events(inbound([ev.unit_registered("A", "P", "agency", day=-100)]), deps=deps)
+
+    directory = await store.unit_directory()
+    assert store.unit_reads == 1
+    assert directory == await fresh_directory(db)
+    assert {"P", "A", "A2"} <= directory.registered
