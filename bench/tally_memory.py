@@ -25,6 +25,7 @@ import time
 import tracemalloc
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,68 +35,41 @@ from services.indicators.domain.publication import Seen, content_of
 from services.indicators.domain.tally import Tally
 from shared.internal import PersonChanged, UnitChanged
 from shared.plans import load_plans
+from tests.facts import person, unit
 from tests.generator import ProvinceShape, generate_province
 from tests.reference import World, replay
 
 PLANS_DIR = Path(__file__).resolve().parents[1] / "deploy" / "plans"
-SINCE = "2024-01-01T00:00:00+00:00"
 
 
 def changes_of(world: World) -> tuple[list[UnitChanged], list[PersonChanged]]:
-    """The reference world as the personnel service's change events."""
+    """The reference world as the personnel service's change events (tests/facts.py)."""
     units = [
-        UnitChanged.model_validate(
-            {
-                "unit_id": unit_id,
-                "revision": 1,
-                "registered": True,
-                "name": u.name,
-                "level": u.level,
-                "parent_id": u.parent_id,
-                "path": list(reversed(world.chain(unit_id)[1:])),
-                "active": not u.closed,
-                "valid_from": None,
-                "valid_to": None,
-                "closure": None,
-                "merged_into": None,
-                "pending_parent": None,
-                "anomalies": [],
-            }
+        unit(
+            unit_id,
+            active=not u.closed,
+            name=u.name,
+            level=u.level,
+            parent_id=u.parent_id,
+            path=list(reversed(world.chain(unit_id)[1:])),
         )
         for unit_id, u in world.units.items()
     ]
-    appointments: dict[str, list[dict[str, str]]] = defaultdict(list)
+    appointments: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
     for a in world.appointments:
-        appointments[a.person_id].append(
-            {"unit_id": a.unit_id, "role": "head", "time": a.time.isoformat()}
-        )
+        appointments[a.person_id].append((a.unit_id, a.time))
     people = [
-        PersonChanged.model_validate(
-            {
-                "person_id": pid,
-                "revision": 1,
-                "registered": True,
-                "active": not p.left,
-                "gender": p.gender,
-                "ethnic_minority": p.ethnic_minority,
-                "category": "civil_servant",
-                "home_unit_id": p.home_unit_id,
-                "left_reason": "retired" if p.left else None,
-                "positions": [
-                    {"unit_id": u, "role": r, "since": SINCE} for u, r in sorted(p.positions)
-                ],
-                "planning_entries": [
-                    {"unit_id": u, "role": r, "period": period, "since": SINCE}
-                    for u, r, period in sorted(p.planning)
-                ],
-                "trainings": [
-                    {"course_id": f"c{i}", "category": c, "completed_at": t.isoformat()}
-                    for i, (t, c) in enumerate(p.trainings)
-                ],
-                "appointments": appointments[pid],
-                "anomalies": [],
-                "pending_units": [],
-            }
+        person(
+            pid,
+            gender=p.gender,
+            home=p.home_unit_id,
+            positions=tuple(sorted(p.positions)),
+            pools=tuple(sorted({u for u, _, _ in p.planning})),
+            trainings=tuple(t for t, _ in p.trainings),
+            training_categories=tuple(c for _, c in p.trainings),
+            appointments=tuple(appointments[pid]),
+            left=p.left,
+            ethnic_minority=p.ethnic_minority,
         )
         for pid, p in world.people.items()
     ]
@@ -140,9 +114,10 @@ def main() -> None:
     print(f"full rebuild: {time.perf_counter() - started:.2f} s")
     divisions = [u for u in units if u.level == "division"][:200]
     started = time.perf_counter()
-    for unit in divisions:
-        tally.put_unit(unit.model_copy(update={"revision": unit.revision + 1, "name": "renamed"}))
-        tally.refresh_units({unit.unit_id}, now)
+    for division in divisions:
+        renamed = {"revision": division.revision + 1, "name": "renamed"}
+        tally.put_unit(division.model_copy(update=renamed))
+        tally.refresh_units({division.unit_id}, now)
     per_change = (time.perf_counter() - started) / max(1, len(divisions)) * 1000
     print(f"a division's change: {per_change:.2f} ms (mean of {len(divisions)})")
 
@@ -152,7 +127,7 @@ def main() -> None:
         organisation = tally.organisation
         return {
             unit_id: content_of(
-                unit,
+                state,
                 indicator_values(
                     tally.counters,
                     unit_id,
@@ -161,7 +136,7 @@ def main() -> None:
                     year=year,
                 ),
             )
-            for unit_id, unit in organisation.units.items()
+            for unit_id, state in organisation.units.items()
         }
 
     records, as_dicts = traced(contents)

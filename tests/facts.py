@@ -42,6 +42,7 @@ def person(
     positions: tuple[tuple[str, str], ...] = (),
     pools: tuple[str, ...] = (),
     trainings: tuple[datetime, ...] = (),
+    training_categories: tuple[str, ...] = (),  # of the trainings in order; else leadership
     appointments: tuple[tuple[str, datetime], ...] = (),
     left: bool = False,
     ethnic_minority: bool = False,
@@ -59,7 +60,12 @@ def person(
                 for u in pools
             ],
             "trainings": [
-                {"course_id": f"c{i}", "category": "leadership", "completed_at": t.isoformat()}
+                {
+                    "course_id": f"c{i}",
+                    "category": training_categories[i] if i < len(training_categories)
+                    else "leadership",
+                    "completed_at": t.isoformat(),
+                }
                 for i, t in enumerate(trainings)
             ],
             "appointments": [
