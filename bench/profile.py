@@ -20,9 +20,15 @@ CommandEvent = (
 )
 
 
+# The write commands, with the field of each that lists the documents it writes.
+WRITTEN = {"insert": "documents", "update": "updates", "delete": "deletes"}
+
+
 class StoreBusy(monitoring.CommandListener):
     """Wall time with at least one store command in flight (the union of the commands'
-    intervals), and the commands by name with their summed durations.
+    intervals), the commands by name with their summed durations, and the documents each
+    service's collections were sent to write (``<service>.<collection>``, the service being
+    the last word of the database's name, as the bench names them).
 
     Registered globally (``monitoring.register``) before the services create their clients;
     counts only the commands that end between ``start()`` and ``stop()``."""
@@ -31,6 +37,7 @@ class StoreBusy(monitoring.CommandListener):
         self.recording = False
         self.commands: Counter[str] = Counter()
         self.command_seconds: defaultdict[str, float] = defaultdict(float)
+        self.written: Counter[str] = Counter()
         self._intervals: list[tuple[float, float]] = []
         self._started: dict[tuple[int, int, object], float] = {}
 
@@ -38,6 +45,7 @@ class StoreBusy(monitoring.CommandListener):
         self.recording = True
         self.commands.clear()
         self.command_seconds.clear()
+        self.written.clear()
         self._intervals = []
 
     def stop(self) -> float:
@@ -56,6 +64,11 @@ class StoreBusy(monitoring.CommandListener):
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self._started[self._key(event)] = time.perf_counter()
+        field = WRITTEN.get(event.command_name)
+        if field is not None and self.recording:
+            service = event.database_name.rsplit("_", 1)[-1]
+            collection = event.command[event.command_name]
+            self.written[f"{service}.{collection}"] += len(event.command.get(field, ()))
 
     def _ended(self, event: CommandEvent) -> None:
         ended = time.perf_counter()

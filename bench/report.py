@@ -56,6 +56,14 @@ def _breakdown(run: EndToEnd) -> list[str]:
         "- store commands by time in flight (summed over concurrent ones): "
         + ", ".join(f"{name} ×{count} {seconds:.1f} s" for name, (count, seconds) in top)
     )
+    written = sum(run.written.values())
+    lines.append(
+        f"- write statements sent per event (a document inserted, an update or a delete each):"
+        f" {written / run.events:.2f}"
+        " ("
+        + ", ".join(f"{name} {count / run.events:.2f}" for name, count in run.written.items())
+        + ")"
+    )
     return lines
 
 

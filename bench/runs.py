@@ -57,6 +57,7 @@ class EndToEnd:
     store_busy_seconds: float
     cpu_seconds: dict[str, float]  # this process, ferretdb, kafka, the rest of the machine
     store_commands: dict[str, tuple[int, float]]  # command -> (count, seconds in flight)
+    written: dict[str, int]  # <service>.<collection> -> documents sent to be written
     freshness: Freshness | None = None
     idle_freshness: Freshness | None = None
 
@@ -145,6 +146,7 @@ async def _measured(
             name: (count, infra.busy.command_seconds[name])
             for name, count in infra.busy.commands.most_common()
         },
+        written=dict(infra.busy.written.most_common()),
     )
 
 
