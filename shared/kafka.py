@@ -9,13 +9,14 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -104,6 +105,17 @@ class TopicSpec:
     name: str
     partitions: int
     compacted: bool = False
+    # Never deleted for age or size: a reader rebuilds its state from the whole log
+    kept_forever: bool = False
+
+    def configs(self) -> dict[str, str]:
+        configs = {
+            "max.message.bytes": TOPIC_MAX_MESSAGE_BYTES,
+            "cleanup.policy": "compact" if self.compacted else "delete",
+        }
+        if self.kept_forever:
+            configs |= {"retention.ms": "-1", "retention.bytes": "-1"}
+        return configs
 
 
 def contract_topics(partitions: int) -> list[TopicSpec]:
@@ -127,10 +139,11 @@ def internal_topics() -> list[TopicSpec]:
     """The topics between Parity's services (see ``shared.internal``).
 
     Each has one partition: its single consumer, the indicators service, keeps the whole
-    province in memory and must see every change of it in order.
+    province in memory and must see every change of it in order. The people topic is kept
+    forever: the indicator service rebuilds its people from it (services/indicators/people.py).
     """
     specs = [
-        TopicSpec(PEOPLE_CHANGES_TOPIC, 1),
+        TopicSpec(PEOPLE_CHANGES_TOPIC, 1, kept_forever=True),
         TopicSpec(UNIT_CHANGES_TOPIC, 1, compacted=True),
         TopicSpec(INSPECTION_STATUS_TOPIC, 1, compacted=True),
     ]
@@ -142,10 +155,15 @@ def all_topics(partitions: int) -> list[TopicSpec]:
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the topics that do not exist yet; returns the names created.
+
+    A topic kept forever that exists is given its configuration again: one created by an
+    older version, or by hand, with the broker's default retention would lose the records
+    a reader rebuilds from."""
     admin = AIOKafkaAdminClient(client_id="parity-admin", **client_options(settings))
     await admin.start()
     try:
+        specs = list(specs)
         existing = set(await admin.list_topics())
         wanted = [spec for spec in specs if spec.name not in existing]
         new_topics = [
@@ -153,10 +171,7 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
                 name=spec.name,
                 num_partitions=spec.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs={
-                    "max.message.bytes": TOPIC_MAX_MESSAGE_BYTES,
-                    "cleanup.policy": "compact" if spec.compacted else "delete",
-                },
+                topic_configs=spec.configs(),
             )
             for spec in wanted
         ]
@@ -164,9 +179,33 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
             # another service may create them between our list and our create
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new_topics)
+        kept = [s for s in specs if s.kept_forever and s.name in existing]
+        if kept:
+            await _configure(admin, kept)
         return [spec.name for spec in wanted]
     finally:
         await admin.close()
+
+
+async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+    """Set the whole configuration of existing topics (AlterConfigs replaces it)."""
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.configs()) for s in specs]
+    for response in await admin.alter_configs(resources):
+        for code, message, _, name in response.resources:
+            if code:
+                raise for_code(code)(f"configuring topic {name}: {message}")
+
+
+async def records_to_end(
+    consumer: AIOKafkaConsumer, partition: TopicPartition, *, chunk: int = 1000
+) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """The records of an assigned partition from the consumer's position to the end the
+    partition had when this began, ``chunk`` at most at a time."""
+    end = (await consumer.end_offsets([partition]))[partition]
+    while await consumer.position(partition) < end:
+        batches = await consumer.getmany(partition, timeout_ms=500, max_records=chunk)
+        for records in batches.values():
+            yield records
 
 
 # --- publishing ----------------------------------------------------------------------------

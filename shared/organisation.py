@@ -15,11 +15,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.envelope import PoisonRecord
 from shared.internal import UNIT_CHANGES_TOPIC, UnitChanged, decode_change
-from shared.kafka import client_options
+from shared.kafka import client_options, records_to_end
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,8 @@ class UnitsFeed:
         partition = TopicPartition(UNIT_CHANGES_TOPIC, 0)
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        while await consumer.position(partition) < end:
-            await self._take(consumer, timeout_ms=500)
+        async for records in records_to_end(consumer, partition):
+            await self._apply(records)
         self._task = asyncio.create_task(self._follow(consumer), name="units-feed")
 
     async def stop(self) -> None:
@@ -124,7 +123,10 @@ class UnitsFeed:
     async def _take(self, consumer: AIOKafkaConsumer, *, timeout_ms: int) -> None:
         batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=1000)
         for records in batches.values():
-            for record in records:
-                unit = decode_unit(record.value)
-                if unit is not None and self.organisation.apply(unit) and self._on_unit:
-                    await self._on_unit(unit)
+            await self._apply(records)
+
+    async def _apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        for record in records:
+            unit = decode_unit(record.value)
+            if unit is not None and self.organisation.apply(unit) and self._on_unit:
+                await self._on_unit(unit)

@@ -80,7 +80,7 @@ def topic_specs(settings: NotificationsSettings) -> list[TopicSpec]:
     inputs = [
         TopicSpec(settings.indicators_topic, partitions, compacted=True),
         TopicSpec(settings.inspection_status_topic, 1, compacted=True),
-        TopicSpec(settings.people_changes_topic, 1),
+        TopicSpec(settings.people_changes_topic, 1, kept_forever=True),
         TopicSpec(UNIT_CHANGES_TOPIC, 1, compacted=True),
     ]
     specs = [
