@@ -28,7 +28,7 @@ from bench.machine import describe, infra_pids
 from bench.probe import LagProbe
 from bench.profile import StoreBusy
 from bench.runs import INBOUND, Infra, end_to_end, personnel_alone, rebuild
-from shared.kafka import all_topics, client_options
+from shared.kafka import all_topics, client_options, internal_topics
 from shared.store import make_mongo_client
 from tests.generator import generate_province, generate_with_snapshot
 from tests.integration.kafka_tools import recreate_topics
@@ -87,6 +87,9 @@ async def run(settings: BenchSettings) -> report.Results:
             say(f"   consume {consume.per_second:.0f}/s, upsert {upsert.per_second:.0f}/s")
             say("4+6. full rebuild by three service processes (memory, py-spy)")
             log_dir = (settings.data or ROOT / ".data") / "bench-logs"
+            # from offset 0 means the topics between the services too: the indicator
+            # service rebuilds its people from the people topic
+            await recreate_topics(kafka, internal_topics())
             rebuilt = await rebuild(infra, log_dir, profile=settings.profile)
             say(f"   {rebuilt.seconds:.1f} s, peak memory {rebuilt.peak_resident_mb}")
             larger = generate_province(settings.seed, settings.larger_shape())

@@ -178,7 +178,8 @@ class Rebuild:
 
 
 async def rebuild(infra: Infra, log_dir: Path, *, profile: bool) -> Rebuild:
-    """Fresh service processes (new groups, empty databases) on the loaded topics."""
+    """Fresh service processes (new groups, empty databases) on the loaded topics (the
+    caller recreates the topics between the services)."""
     names = Names.fresh("rebuild")
     meter = CpuMeter(infra.infra_pids)
     meter.start()

@@ -5,7 +5,8 @@ unit statuses, keeps the whole province in memory (see ``domain/tally.py``), and
 ``gender-equality.indicators.v1``. The three input topics have one partition each and are
 consumed by one subscriber in one group with the range assignor, so exactly one replica
 owns all of them: the owner computes and publishes, other replicas stand by and take over
-on a rebalance (reloading the province from the store before their first batch or sweep).
+on a rebalance (reloading the province from the people topic and the store before their
+first batch or sweep).
 
 Run it with ``parity-indicators`` (or ``python -m services.indicators``).
 """
@@ -30,6 +31,7 @@ from services.indicators.domain.tally import Tally
 from services.indicators.feed import IndicatorFeed
 from services.indicators.handlers import Collaborators, Province, apply_changes, sweep
 from services.indicators.metrics import IndicatorMetrics, make_indicator_metrics
+from services.indicators.people import PeopleLog, PeopleTopic
 from services.indicators.store import IndicatorsStore
 from shared.clock import Clock, SystemClock
 from shared.dead_letters import DeadLetters
@@ -122,8 +124,9 @@ def build(
     clock: Clock | None = None,
     metrics: IndicatorMetrics | None = None,
     plans: list[Plan] | None = None,
+    people: PeopleLog | None = None,
 ) -> AsgiFastStream:
-    """Wire the service. Tests pass their own clock, metrics or plans."""
+    """Wire the service. Tests pass their own clock, metrics, plans or people log."""
     clock = clock or SystemClock()
     metrics = metrics or make_indicator_metrics()
     plans = plans if plans is not None else load_plans(settings.plans_dir)
@@ -164,6 +167,7 @@ def build(
         rules = settings.rules()
         runtime.deps = Collaborators(
             store=store,
+            people=people or PeopleTopic(settings.kafka),
             feed=IndicatorFeed(producer=producer),
             clock=clock,
             metrics=metrics,

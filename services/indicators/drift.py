@@ -2,11 +2,11 @@
 
     python -m services.indicators.drift     # settings from the environment, like the service
 
-It rebuilds the tally from the stored facts in one pass (no differences applied), computes
-every unit's status, and compares it with the last record the service published
-(``unit_status`` and ``indicator_history``). Exit status 0 when they agree, 1 with the
-differences listed. The service itself runs the same comparison when it is given its
-partitions, and publishes what differs; this command only reports.
+It rebuilds the tally from the people topic and the stored facts in one pass (no
+differences applied), computes every unit's status, and compares it with the last record
+the service published (``unit_status`` and ``indicator_history``). Exit status 0 when they
+agree, 1 with the differences listed. The service itself runs the same comparison when it
+is given its partitions, and publishes what differs; this command only reports.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
 from services.indicators.domain.publication import Seen, content_of, is_news
 from services.indicators.domain.tally import Tally
+from services.indicators.people import PeopleLog, PeopleTopic
 from services.indicators.store import IndicatorsStore, Published
 from shared.clock import VIETNAM, Clock, SystemClock
 from shared.plans import Plan, load_plans
@@ -59,11 +60,17 @@ def _what_differs(content: dict[str, Any], last: dict[str, Any]) -> list[str]:
     ]
 
 
-async def check(store: IndicatorsStore, plans: list[Plan], rules: Rules, clock: Clock) -> int:
+async def check(
+    store: IndicatorsStore, people: PeopleLog, plans: list[Plan], rules: Rules, clock: Clock
+) -> int:
     now = clock.now()
     facts = await store.load_facts()
     tally = Tally.of(
-        units=facts.units, people=facts.people, inspections=facts.inspections, rules=rules, now=now
+        units=facts.units,
+        people=await people.newest(),
+        inspections=facts.inspections,
+        rules=rules,
+        now=now,
     )
     published = await store.load_published(tally.organisation.units)
     found = differences(tally, published, plans, now)
@@ -82,8 +89,9 @@ def main() -> None:
         client = make_mongo_client(settings.mongodb_url.get_secret_value(), app_name="drift")
         try:
             store = IndicatorsStore(database(client, settings.mongodb_database))
+            people = PeopleTopic(settings.kafka)
             return await check(
-                store, load_plans(settings.plans_dir), settings.rules(), SystemClock()
+                store, people, load_plans(settings.plans_dir), settings.rules(), SystemClock()
             )
         finally:
             await client.close()

@@ -1,12 +1,14 @@
 """What the indicator service does: take facts, keep the tally, publish what changed.
 
 Each function takes its collaborators as keyword-only parameters. The order of a batch is
-facts written, then records published (awaited), then what was published written, then the
-consumer commits. A crash anywhere in between is repaired by :func:`reload`, which runs
-after every partition assignment (start-up, restart, a replica taking over), before the
-next batch or sweep (the assignment marks the province ``stale``): it rebuilds the
-tally from the stored facts and publishes every unit whose status differs from its last
-published record. Re-processing a batch is harmless: facts carry revisions.
+unit and inspection facts written, then records published (awaited), then what was
+published written, then the consumer commits; people are not written: they are on the
+people topic already, which a reload reads (people.py). A crash anywhere in between is
+repaired by :func:`reload`, which runs after every partition assignment (start-up,
+restart, a replica taking over), before the next batch or sweep (the assignment marks the
+province ``stale``): it rebuilds the tally from the people topic and the stored facts and
+publishes every unit whose status differs from its last published record. Re-processing a
+batch is harmless: facts carry revisions.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from services.indicators.domain.publication import Seen, content_of, is_news
 from services.indicators.domain.tally import PAUSE_EVERY, Steps, Tally, advance
 from services.indicators.feed import IndicatorFeed, indicator_record
 from services.indicators.metrics import IndicatorMetrics, gauged_units, observe_targets
-from services.indicators.store import Facts, IndicatorsStore, Published
+from services.indicators.people import PeopleLog
+from services.indicators.store import IndicatorsStore, Published
 from shared.clock import VIETNAM, Clock
-from shared.internal import InternalChange, PersonChanged, UnitChanged
+from shared.internal import InternalChange, PersonChanged, UnitChanged, UnitInspectionStatus
 from shared.plans import Plan
 from shared.store import Document
 
@@ -46,8 +49,16 @@ class Province:
 
 
 @dataclass(frozen=True)
+class Facts:
+    people: list[PersonChanged]
+    units: list[UnitChanged]
+    inspections: list[UnitInspectionStatus]
+
+
+@dataclass(frozen=True)
 class Collaborators:
     store: IndicatorsStore
+    people: PeopleLog
     feed: IndicatorFeed
     clock: Clock
     metrics: IndicatorMetrics
@@ -76,12 +87,6 @@ async def apply_changes(changes: Iterable[InternalChange], *, deps: Collaborator
 async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
     tally = deps.province.tally
     given = split(changes)
-    # what the store holds of these people: memory equals the store (a failure reloads it)
-    stored_people = {
-        p.person_id: known.revision
-        for p in given.people
-        if (known := tally.people.get(p.person_id)) is not None
-    }
     news = Facts(
         people=[p for p in given.people if tally.put_person(p)],
         units=[u for u in given.units if tally.put_unit(u)],
@@ -89,7 +94,7 @@ async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborato
     )
     if not (news.people or news.units or news.inspections):
         return
-    await deps.store.save_facts(news, stored_people=stored_people)
+    await deps.store.save_facts(units=news.units, inspections=news.inspections)
     now = deps.clock.now()
     if tally.in_a_new_year(now):
         await _in_a_new_year(deps=deps, now=now)
@@ -116,7 +121,8 @@ async def _sweep(*, deps: Collaborators) -> None:
 
 
 async def reload(*, deps: Collaborators) -> None:
-    """Rebuild the province from the stored facts and publish whatever differs."""
+    """Rebuild the province from the people topic and the stored facts, and publish
+    whatever differs."""
     # cleared first: an assignment while this runs (the rebalance listener does not wait for
     # it) marks the province stale again, and the next batch or sweep reloads once more
     deps.province.stale = False
@@ -127,10 +133,11 @@ async def _reload(*, deps: Collaborators) -> None:
     # The old province goes first: two at once would double the peak memory. Should this
     # fail half-way, the province is stale, and nothing reads it before the next reload.
     deps.province.tally, deps.province.published = Tally(rules=deps.rules), {}
+    people = await deps.people.newest()
     facts = await deps.store.load_facts()
     now = deps.clock.now()
     tally = Tally.holding(
-        units=facts.units, people=facts.people, inspections=facts.inspections, rules=deps.rules
+        units=facts.units, people=people, inspections=facts.inspections, rules=deps.rules
     )
     await in_steps(tally.rebuilding(now))
     deps.province.tally = tally
@@ -139,7 +146,7 @@ async def _reload(*, deps: Collaborators) -> None:
     log.info(
         "indicators: %d units, %d people, %d published statuses loaded",
         len(facts.units),
-        len(facts.people),
+        len(people),
         len(deps.province.published),
     )
     await publish_changes(set(tally.organisation.units), deps=deps, now=now)

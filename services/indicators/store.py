@@ -1,9 +1,11 @@
 """The indicator service's collections.
 
-- ``people``, ``units``, ``unit_inspections``: the facts it was told (one document per
-  subject: ``revision`` and ``facts``, the change event's data), so that a restart or a
-  replica taking over rebuilds the tally without re-reading the topics from the start. A
-  write only replaces an older revision.
+- ``units``, ``unit_inspections``: the facts it was told (one document per subject:
+  ``revision`` and ``facts``, the change event's data), so that a restart or a replica
+  taking over rebuilds the tally without re-reading those topics from the start. A write
+  only replaces an older revision. People are not kept here: a reload reads them from the
+  people topic (people.py). (A ``people`` collection written by an older version is
+  neither read nor written.)
 - ``indicator_history``: every published record, ``_id`` = ``<unit_id>:<version>``, for
   reports "as of" a past date, and for the service itself the content it last published.
 - ``unit_status``: per unit, a ``version`` (and ``as_of``) published on the feed: a
@@ -24,8 +26,7 @@ from typing import TypeVar
 from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.indicators.domain.person_facts import PersonFacts
-from shared.internal import PersonChanged, UnitChanged, UnitInspectionStatus
+from shared.internal import UnitChanged, UnitInspectionStatus
 from shared.store import Document, bulk_write, find_by_ids, replace_newer
 
 LOAD_CHUNK = 1000  # documents read together where a whole collection is read
@@ -43,18 +44,7 @@ class Published:
 
 
 @dataclass(frozen=True)
-class Facts:
-    people: list[PersonChanged]
-    units: list[UnitChanged]
-    inspections: list[UnitInspectionStatus]
-
-
-@dataclass(frozen=True)
 class StoredFacts:
-    """What :meth:`IndicatorsStore.load_facts` reads: each person only as what the tally
-    keeps (a whole province of ``PersonChanged`` models would be read for nothing)."""
-
-    people: list[PersonFacts]
     units: list[UnitChanged]
     inspections: list[UnitInspectionStatus]
 
@@ -69,38 +59,23 @@ class IndicatorsStore:
         )
 
     async def load_facts(self) -> StoredFacts:
-        # in batches of LOAD_CHUNK: a batch is decoded whole, and a default one is 16 MB
-        people = [
-            PersonFacts.of(PersonChanged.model_validate(d["facts"]))
-            async for d in self._db["people"].find(batch_size=LOAD_CHUNK)
-        ]
         units = [UnitChanged.model_validate(d["facts"]) async for d in self._db["units"].find()]
         inspections = [
             UnitInspectionStatus.model_validate(d["facts"])
             async for d in self._db["unit_inspections"].find()
         ]
-        return StoredFacts(people, units, inspections)
+        return StoredFacts(units, inspections)
 
     async def save_facts(
-        self, facts: Facts, *, stored_people: Mapping[str, int] | None = None
+        self, *, units: Iterable[UnitChanged], inspections: Iterable[UnitInspectionStatus]
     ) -> None:
-        """Write the facts newer than the stored ones. ``stored_people``: the revisions of
-        people this process knows are stored (its memory), which saves reading them first."""
-        for collection, items in (
-            ("people", facts.people),
-            ("units", facts.units),
-            ("unit_inspections", facts.inspections),
-        ):
+        """Write the facts newer than the stored ones."""
+        for collection, items in (("units", units), ("unit_inspections", inspections)):
             documents = [
-                {"_id": _subject(i), "revision": i.revision, "facts": i.model_dump(mode="json")}
+                {"_id": i.unit_id, "revision": i.revision, "facts": i.model_dump(mode="json")}
                 for i in items
             ]
-            await replace_newer(
-                self._db[collection],
-                documents,
-                revision_field="revision",
-                expected=stored_people if collection == "people" else None,
-            )
+            await replace_newer(self._db[collection], documents, revision_field="revision")
 
     async def load_published(self, unit_ids: Iterable[str] = ()) -> dict[str, Published]:
         """The last record published of every unit with a checkpoint or among ``unit_ids``."""
@@ -183,7 +158,3 @@ HISTORY_FIELDS = ("_id", "version", "as_of", "as_of_utc")  # a history record be
 def _published(record: Document) -> Published:
     content = {k: v for k, v in record.items() if k not in HISTORY_FIELDS}
     return Published(record["unit_id"], record["version"], content)
-
-
-def _subject(item: PersonChanged | UnitChanged | UnitInspectionStatus) -> str:
-    return item.person_id if isinstance(item, PersonChanged) else item.unit_id

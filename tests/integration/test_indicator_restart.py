@@ -1,7 +1,8 @@
-"""The indicator service's handlers on the real FerretDB, with the feed a list: after a
-restart (a reload of the stored facts and last records), nothing already published is
-published again, versions go on from the stored ones, and the plan gauges are set again
-from the records read (the service keeps only a fingerprint of each record)."""
+"""The indicator service's handlers on the real FerretDB, with the feed and the people
+topic lists: after a restart (a reload of the people, the stored facts and last records),
+nothing already published is published again, versions go on from the stored ones, and
+the plan gauges are set again from the records read (the service keeps only a fingerprint
+of each record)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from services.indicators.domain.contributions import Rules
+from services.indicators.domain.person_facts import PersonFacts
 from services.indicators.domain.tally import Tally
 from services.indicators.handlers import Collaborators, Province, apply_changes, sweep
 from services.indicators.metrics import IndicatorMetrics, make_indicator_metrics
 from services.indicators.store import IndicatorsStore
 from shared.clock import VIETNAM, ManualClock
+from shared.internal import PersonChanged
 from shared.kafka import OutgoingRecord
 from shared.plans import load_plans
 from shared.store import Document
@@ -38,11 +41,31 @@ class ListFeed:
         self.records.extend(records)
 
 
-def started(db: Any, clock: ManualClock) -> tuple[Collaborators, ListFeed]:
+class ListPeople:
+    """The people topic: every change published, newest revision of each person read."""
+
+    def __init__(self) -> None:
+        self.changes: list[PersonChanged] = []
+
+    def published(self, change: PersonChanged) -> PersonChanged:
+        self.changes.append(change)
+        return change
+
+    async def newest(self) -> list[PersonFacts]:
+        newest: dict[str, PersonChanged] = {}
+        for change in self.changes:
+            known = newest.get(change.person_id)
+            if known is None or known.revision < change.revision:
+                newest[change.person_id] = change
+        return [PersonFacts.of(change) for change in newest.values()]
+
+
+def started(db: Any, clock: ManualClock, people: ListPeople) -> tuple[Collaborators, ListFeed]:
     """The collaborators of a service just started: its province is reloaded first."""
     feed = ListFeed()
     deps = Collaborators(
         store=IndicatorsStore(db),
+        people=people,
         feed=feed,  # type: ignore[arg-type]
         clock=clock,
         metrics=make_indicator_metrics(),
@@ -68,8 +91,9 @@ async def test_a_restart_publishes_nothing_again_and_sets_the_gauges_from_the_re
 ) -> None:
     db = mongo[database_name]
     clock = ManualClock(NOW)
-    first, first_feed = started(db, clock)
-    woman = person("W1", home="D1", positions=(("D1", "head"),), pools=("D1",))
+    people = ListPeople()
+    first, first_feed = started(db, clock, people)
+    woman = people.published(person("W1", home="D1", positions=(("D1", "head"),), pools=("D1",)))
     await apply_changes([*(unit(u) for u in TREE), woman], deps=first)
     assert versions(first_feed) == dict.fromkeys(TREE, 1)
     value = gauge(first.metrics, "parity_indicator_value")
@@ -77,13 +101,13 @@ async def test_a_restart_publishes_nothing_again_and_sets_the_gauges_from_the_re
     assert value is not None
     assert target is not None
 
-    again, again_feed = started(db, clock)
+    again, again_feed = started(db, clock, people)
     await sweep(deps=again)  # the reload, then time passing: nothing changed
     assert again_feed.records == []
     assert gauge(again.metrics, "parity_indicator_value") == value
     assert gauge(again.metrics, "parity_indicator_target") == target
 
-    man = person("M1", gender="male", home="D2", positions=(("D2", "head"),))
+    man = people.published(person("M1", gender="male", home="D2", positions=(("D2", "head"),)))
     clock.advance(timedelta(minutes=1))
     await apply_changes([man], deps=again)
     assert versions(again_feed) == {"D2": 2, "A": 2, "P": 2}

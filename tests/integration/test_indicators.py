@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 
 from services.indicators.app import IndicatorsSettings, build
 from services.indicators.drift import check
+from services.indicators.people import PeopleTopic
 from services.indicators.store import IndicatorsStore
 from shared.clock import VIETNAM, ManualClock
 from shared.contract import INDICATORS_TOPIC, dead_letter_topic
@@ -122,11 +123,12 @@ async def test_feed_new_year_poison_and_drift_check(
     # The drift check agrees with what was published, and finds a record that does not.
     store = IndicatorsStore(indicators.db)
     rules = indicators.settings.rules()
-    assert await check(store, PLANS, rules, indicators.clock) == 0
+    people = PeopleTopic(kafka_settings)
+    assert await check(store, people, PLANS, rules, indicators.clock) == 0
     history = indicators.db["indicator_history"]
     d2 = await history.find({"unit_id": "D2"}).sort("version", -1).to_list(1)
     assert d2 != []
     await history.update_one(
         {"_id": d2[0]["_id"]}, {"$set": {"indicators.female_staff_share.numerator": 7}}
     )
-    assert await check(store, PLANS, rules, indicators.clock) == 1
+    assert await check(store, people, PLANS, rules, indicators.clock) == 1

@@ -173,7 +173,7 @@ async def run(
         await supervisor
         findings = await check_feed(infra.kafka, mongo, names, stream)
         await check_histories(mongo, names, stream.province, findings)
-        await check_projections(mongo, names, stream.province, findings)
+        await check_projections(infra.kafka, mongo, names, stream.province, findings)
         await check_dead_letters(
             infra.kafka, stream.province, findings, exactly_once=not plan.faults
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from services.indicators.people import NewestPeople
 from services.indicators.store import IndicatorsStore
 from shared.contract import (
     EVENT_TYPES,
@@ -31,6 +32,7 @@ from shared.contract import (
     dead_letter_topic,
 )
 from shared.envelope import PoisonRecord, decode_record, one_line
+from shared.internal import PEOPLE_CHANGES_TOPIC
 from shared.kafka import internal_topics
 from shared.settings import KafkaSettings
 from shared.store import Document
@@ -186,11 +188,16 @@ def _reason(record: Record) -> str:
 
 
 async def check_projections(
-    mongo: AsyncMongoClient[Document], names: Names, province: Province, found: Findings
+    kafka: KafkaSettings,
+    mongo: AsyncMongoClient[Document],
+    names: Names,
+    province: Province,
+    found: Findings,
 ) -> None:
     """Where a difference comes from: each person as personnel holds them against the
-    recomputation, and the facts the indicator service holds of each person and unit
-    against personnel's document (same revision; for people, same fields)."""
+    recomputation; the newest revision of each person on the people topic (what the
+    indicator service reloads) and the facts it holds of each unit against personnel's
+    document (same revision; for people, same fields)."""
     world = reference.replay(province.events(), province.now)
     personnel = mongo[names.database("personnel")]["people"]
     stored = {d["_id"]: d async for d in personnel.find({}, {"history": 0})}
@@ -200,14 +207,21 @@ async def check_projections(
         got = (doc.get("gender"), doc.get("home_unit_id"), doc.get("left_reason") is not None)
         if got != want:
             found.projections.append(f"personnel {person_id}: {got} != expected {want}")
-    facts = mongo[names.database("indicators")]["people"]
-    async for fact in facts.find():
-        person_id, revision = fact["_id"], fact["revision"]
+    topic = NewestPeople()
+    topic.take(r.value for r in await read_to_end(kafka, PEOPLE_CHANGES_TOPIC))
+    if set(topic.people) != {p for p, d in stored.items() if d.get("rev")}:
+        found.projections.append("the people topic and personnel name different people")
+    for person_id, facts in sorted(topic.people.items()):
         doc = stored.get(person_id, {})
-        if revision != doc.get("rev"):
-            found.projections.append(f"indicators {person_id}: rev {revision} != {doc.get('rev')}")
-        elif any(fact["facts"].get(k) != doc.get(k) for k in ("active", "home_unit_id")):
-            found.projections.append(f"indicators {person_id}: facts differ at rev {revision}")
+        on_staff = (
+            bool(doc.get("registered"))
+            and doc.get("left_reason") is None
+            and doc.get("home_unit_id") is not None
+        )
+        if facts.revision != doc.get("rev"):
+            found.projections.append(f"topic {person_id}: rev {facts.revision} != {doc.get('rev')}")
+        elif (facts.home_unit_id, facts.on_staff) != (doc.get("home_unit_id"), on_staff):
+            found.projections.append(f"topic {person_id}: facts differ at rev {facts.revision}")
     units = {
         d["_id"]: d["rev"]
         async for d in mongo[names.database("personnel")]["units"].find({}, {"rev": 1})

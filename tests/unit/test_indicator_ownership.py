@@ -25,6 +25,7 @@ def runtime_with(province: Province) -> Runtime:
     untouchable = cast(Any, Untouchable())
     deps = Collaborators(
         store=untouchable,
+        people=untouchable,
         feed=untouchable,
         clock=untouchable,
         metrics=untouchable,
@@ -35,7 +36,7 @@ def runtime_with(province: Province) -> Runtime:
     return Runtime(clients=untouchable, deps=deps, dead_letters=untouchable)
 
 
-async def test_an_assignment_marks_the_province_stale_without_touching_the_store() -> None:
+async def test_an_assignment_marks_the_province_stale_without_reading_anything() -> None:
     province = Province(tally=Tally())
     runtime = runtime_with(province)
     listener = Ownership(runtime)
