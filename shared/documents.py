@@ -16,7 +16,7 @@ from pymongo import InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.history import HistoryEntry
-from shared.store import Document, bulk_write, find_by_ids
+from shared.store import WRITE_CHUNKS_IN_FLIGHT, Document, bulk_write, find_by_ids
 
 HISTORY_KEYS = ("_id", "rev", "history")  # what a subject document holds besides its fields
 
@@ -122,7 +122,10 @@ async def save_subjects(collection: AsyncCollection[Document], writes: list[Writ
         else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document())
         for w in writes
     ]
-    totals = await bulk_write(collection, operations, duplicates_ok=True)
+    # one write per subject: the chunks may go at once
+    totals = await bulk_write(
+        collection, operations, duplicates_ok=True, in_flight=WRITE_CHUNKS_IN_FLIGHT
+    )
     if totals.inserted + totals.matched == len(writes):
         return []
     current = await load_subjects(collection, (w.subject for w in writes))

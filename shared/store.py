@@ -56,6 +56,8 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
 # and concurrent reads ran at the same time. So bulks are cut into chunks of 20 and at most
 # 8 reads by _id are in flight.
 MAX_BULK_OPERATIONS = 20
+# Chunks of one bulk write sent at once where its requests name different documents.
+WRITE_CHUNKS_IN_FLIGHT = 2
 MAX_CONCURRENT_READS = 8
 READ_BATCH = 100  # ids per {"_id": {"$in": ...}} read (the FerretDB patch pushes down <= 1000)
 DUPLICATE_KEY = 11000
@@ -78,28 +80,58 @@ async def bulk_write(
     requests: Sequence[WriteRequest],
     *,
     duplicates_ok: bool = False,
+    in_flight: int = 1,
 ) -> BulkTotals:
-    """An unordered bulk write in chunks. With ``duplicates_ok``, a duplicate ``_id`` is
-    counted, not raised (the document is already there: an idempotent insert)."""
+    """An unordered bulk write in chunks, ``in_flight`` of them sent at once. With
+    ``duplicates_ok``, a duplicate ``_id`` is counted, not raised (the document is already
+    there: an idempotent insert).
+
+    More than one chunk in flight is for requests that each name a different document: the
+    chunks land in any order. Two chunks of 20 replaces at once wrote about 1.45 times as
+    many documents a second as one on FerretDB here (a bigger chunk stalls, see above)."""
     totals = BulkTotals()
-    for start in range(0, len(requests), MAX_BULK_OPERATIONS):
-        chunk = list(requests[start : start + MAX_BULK_OPERATIONS])
-        try:
-            result = await _write_chunk(collection, chunk)
-        except BulkWriteError as error:
-            errors = error.details["writeErrors"]
-            if not duplicates_ok or any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            details = error.details
-            totals.duplicates += len(errors)
-            totals.inserted += details.get("nInserted", 0)
-            totals.matched += details.get("nMatched", 0)
-            totals.upserted += details.get("nUpserted", 0)
-            continue
-        totals.inserted += result.inserted_count
-        totals.matched += result.matched_count
-        totals.upserted += result.upserted_count
+    chunks = [
+        list(requests[start : start + MAX_BULK_OPERATIONS])
+        for start in range(0, len(requests), MAX_BULK_OPERATIONS)
+    ]
+    for start in range(0, len(chunks), in_flight):
+        sent = chunks[start : start + in_flight]
+        # every chunk sent is awaited before a failure is raised: none is left running
+        outcomes = await asyncio.gather(
+            *(_write_counted(collection, chunk, duplicates_ok) for chunk in sent),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            totals.inserted += outcome.inserted
+            totals.matched += outcome.matched
+            totals.upserted += outcome.upserted
+            totals.duplicates += outcome.duplicates
     return totals
+
+
+async def _write_counted(
+    collection: AsyncCollection[Document], chunk: list[WriteRequest], duplicates_ok: bool
+) -> BulkTotals:
+    try:
+        result = await _write_chunk(collection, chunk)
+    except BulkWriteError as error:
+        errors = error.details["writeErrors"]
+        if not duplicates_ok or any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        details = error.details
+        return BulkTotals(
+            inserted=details.get("nInserted", 0),
+            matched=details.get("nMatched", 0),
+            upserted=details.get("nUpserted", 0),
+            duplicates=len(errors),
+        )
+    return BulkTotals(
+        inserted=result.inserted_count,
+        matched=result.matched_count,
+        upserted=result.upserted_count,
+    )
 
 
 async def _write_chunk(
@@ -166,7 +198,9 @@ async def replace_newer(
                 filter_ = {"_id": document["_id"], revision_field: known}
                 replacement = {k: v for k, v in document.items() if k != "_id"}
                 requests.append(ReplaceOne(filter_, replacement))
-        totals = await bulk_write(collection, requests, duplicates_ok=True)
+        totals = await bulk_write(
+            collection, requests, duplicates_ok=True, in_flight=WRITE_CHUNKS_IN_FLIGHT
+        )
         if totals.inserted + totals.matched == len(requests):
             return
     raise RuntimeError(f"{collection.name}: documents kept changing under replace_newer")

@@ -27,7 +27,13 @@ from pymongo import ASCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.internal import UnitChanged, UnitInspectionStatus
-from shared.store import Document, bulk_write, find_by_ids, replace_newer
+from shared.store import (
+    WRITE_CHUNKS_IN_FLIGHT,
+    Document,
+    bulk_write,
+    find_by_ids,
+    replace_newer,
+)
 
 LOAD_CHUNK = 1000  # documents read together where a whole collection is read
 # A checkpoint every 16th version: a record costs one write instead of two, and a reload
@@ -148,7 +154,12 @@ class IndicatorsStore:
                 )
             )
         # A re-publication after a restart finds its history record already there.
-        await bulk_write(self._db["indicator_history"], history, duplicates_ok=True)
+        await bulk_write(
+            self._db["indicator_history"],
+            history,
+            duplicates_ok=True,
+            in_flight=WRITE_CHUNKS_IN_FLIGHT,  # a record per unit: different documents
+        )
         await bulk_write(self._db["unit_status"], status)
 
 

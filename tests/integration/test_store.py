@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from pymongo import AsyncMongoClient, UpdateOne
+import pytest
+from pymongo import AsyncMongoClient, InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from shared.store import READ_BATCH, Document, bulk_write, find_by_ids
 
@@ -66,3 +68,18 @@ async def test_id_in_queries_keep_their_other_conditions_and_id_types(
         7,
         8.5,
     ]
+
+
+async def test_chunks_in_flight_together_count_every_write_and_raise_a_failure(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    collection = mongo[database_name]["chunks"]
+    await collection.insert_many([{"_id": f"d{i}"} for i in range(0, 90, 9)])  # 10 taken
+    inserts = [InsertOne({"_id": f"d{i}"}) for i in range(90)]  # 5 chunks
+    totals = await bulk_write(collection, inserts, duplicates_ok=True, in_flight=2)
+    assert (totals.inserted, totals.duplicates) == (80, 10)
+    assert await collection.count_documents({}) == 90
+
+    again = [InsertOne({"_id": "d0"})] + [InsertOne({"_id": f"e{i}"}) for i in range(39)]
+    with pytest.raises(BulkWriteError):
+        await bulk_write(collection, again, in_flight=2)  # d0 is taken: not counted, raised
