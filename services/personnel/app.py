@@ -49,6 +49,8 @@ class PersonnelSettings(ServiceSettings):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
     metrics_port: int = 9101
+    # people kept as last read or written, to spare reading them again (recent.py); 0: none
+    recent_people: int = Field(default=10_000, ge=0)
 
 
 @dataclass
@@ -141,7 +143,7 @@ def build(
         partitions = settings.kafka.partitions
         await ensure_topics(settings.kafka, all_topics(partitions))
         db, producer = await runtime.clients.open()
-        store = PersonnelStore(db)
+        store = PersonnelStore(db, recent_people=settings.recent_people)
         await store.create_indexes()
         await store.build_lookups()
         runtime.deps = Collaborators(

@@ -77,11 +77,19 @@ def _count(
 async def apply_person_events(
     new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
 ) -> None:
-    """Fold the people named (with their new events, possibly none) and write them."""
+    """Fold the people named (with their new events, possibly none) and write them.
+
+    A person with new events starts from this process's copy when it has one (recent.py);
+    one without (a re-fold for a unit event or by the sweep), or whose write lost a race, is
+    read from the store."""
     subjects = set(new_events)
+    recent = deps.store.recent_people
     for _ in range(MAX_ATTEMPTS):
         directory = await deps.store.unit_directory()
-        stored = await deps.store.load("people", subjects)
+        known = recent.get(s for s in subjects if new_events.get(s))
+        read = await deps.store.load("people", subjects - set(known))
+        recent.keep(read.values())
+        stored = known | read
         now = deps.clock.now()
         writes: list[Write] = []
         republish: list[Change] = []
@@ -104,7 +112,11 @@ async def apply_person_events(
         unannounced = [w for w in writes if not outcome[w.subject][0]]
         markers = await _announce("people", unannounced, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
+        recent.drop(conflicts)
         landed = [w for w in writes if w.subject not in conflicts]
+        recent.keep(
+            Stored(w.subject, w.expected_rev + 1, w.history or [], w.fields) for w in landed
+        )
         await deps.changes.publish(
             [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
         )

@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
 from services.personnel.domain.units import UnitDirectory, UnitState
+from services.personnel.recent import RecentPeople
 from services.personnel.ties import UnitTies
 from shared.agenda import Agenda
 from shared.documents import (
@@ -52,7 +53,7 @@ class Marker:
 
 
 class PersonnelStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], *, recent_people: int = 0) -> None:
         self._db = db
         self.units = db["units"]
         self.people = db["people"]
@@ -68,6 +69,8 @@ class PersonnelStore:
         self._writer = uuid.uuid4().hex[:12]
         self._directory: UnitDirectory | None = None
         self._directory_version = -1
+        # people as this process last read or wrote them (recent.py), ``recent_people`` at most
+        self.recent_people = RecentPeople(recent_people)
 
     async def create_indexes(self) -> None:
         await self.units.create_index([("path", ASCENDING)])

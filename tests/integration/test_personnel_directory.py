@@ -5,41 +5,24 @@ unless another writer moved the tree between its read and its bump."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.personnel.changes import Change
 from services.personnel.documents import unit_state_from_document
 from services.personnel.domain.units import UnitDirectory, UnitState
 from services.personnel.handlers import Collaborators, apply_unit_events
 from services.personnel.store import PersonnelStore
-from shared.clock import ManualClock
 from shared.contract import UNITS_TOPIC
-from shared.envelope import CloudEvent, InboundEvent, decode_record, encode_structured
-from shared.metrics import make_metrics
+from shared.envelope import CloudEvent, InboundEvent
 from shared.store import Document
 from tests import events as ev
-
-NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.changes: list[Change] = []
-
-    async def publish(self, changes: list[Change]) -> None:
-        self.changes.extend(changes)
+from tests.integration.personnel_wiring import collaborators
+from tests.integration.personnel_wiring import inbound as unit_events
 
 
 def inbound(events: Iterable[CloudEvent]) -> dict[str, list[InboundEvent]]:
-    by_subject: dict[str, list[InboundEvent]] = {}
-    for event in events:
-        value, headers = encode_structured(event)
-        decoded = decode_record(UNITS_TOPIC, value, headers)
-        by_subject.setdefault(decoded.subject, []).append(decoded)
-    return by_subject
+    return unit_events(UNITS_TOPIC, events)
 
 
 class CountingStore(PersonnelStore):
@@ -65,10 +48,7 @@ class CountingStore(PersonnelStore):
 
 def wired(db: Any) -> tuple[Collaborators, CountingStore]:
     store = CountingStore(db)
-    deps = Collaborators(
-        store=store, changes=ListSink(), clock=ManualClock(NOW), metrics=make_metrics("personnel")
-    )
-    return deps, store
+    return collaborators(store), store
 
 
 async def fresh_directory(db: Any) -> UnitDirectory:
@@ -108,12 +88,7 @@ async def test_a_tree_moved_by_another_writer_meanwhile_is_read_again(
     async def other_writes() -> None:
         await apply_unit_events(
             inbound([ev.unit_registered("A2", "P", "agency", day=-50)]),
-            deps=Collaborators(
-                store=other,
-                changes=ListSink(),
-                clock=ManualClock(NOW),
-                metrics=make_metrics("personnel"),
-            ),
+            deps=collaborators(other),
         )
 
     # after this writer read the units, before its bump: its directory would lack A2

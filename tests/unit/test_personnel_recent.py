@@ -1,0 +1,34 @@
+"""The personnel service's bounded copy of recent people (services/personnel/recent.py)."""
+
+from __future__ import annotations
+
+from services.personnel.recent import RecentPeople
+from shared.documents import Stored
+
+
+def stored(subject: str, rev: int = 1) -> Stored:
+    return Stored(subject=subject, rev=rev, history=[], fields={"gender": "female"})
+
+
+def test_the_least_recently_used_person_goes_first() -> None:
+    recent = RecentPeople(2)
+    recent.keep([stored("P1"), stored("P2")])
+    assert set(recent.get(["P1"])) == {"P1"}  # P1 used: P2 is now the oldest
+    recent.keep([stored("P3")])
+    assert set(recent.get(["P1", "P2", "P3"])) == {"P1", "P3"}
+    assert len(recent) == 2
+
+
+def test_a_person_kept_again_replaces_the_older_copy_and_a_dropped_one_is_gone() -> None:
+    recent = RecentPeople(10)
+    recent.keep([stored("P1", rev=1)])
+    recent.keep([stored("P1", rev=2)])
+    assert recent.get(["P1"])["P1"].rev == 2
+    recent.drop(["P1", "P9"])
+    assert recent.get(["P1"]) == {}
+
+
+def test_size_zero_keeps_nothing() -> None:
+    recent = RecentPeople(0)
+    recent.keep([stored("P1")])
+    assert recent.get(["P1"]) == {}
