@@ -100,8 +100,14 @@ async def test_feed_new_year_poison_and_drift_check(
         records = (await feed(kafka_settings)).get("A", [])
         return records[-1] if records else None
 
+    # the three topics are fetched independently: wait for a record that knows every division
     status = await eventually(
-        agency, lambda s: s is not None and figure(s, "female_leader_share") == (1, 1)
+        agency,
+        lambda s: (
+            s is not None
+            and figure(s, "female_leader_share") == (1, 1)
+            and figure(s, "female_key_leader_division_share")[1] == 3
+        ),
     )
     assert status is not None
     assert figure(status, "female_key_leader_division_share") == (1, 3)
