@@ -197,11 +197,18 @@ async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None
 
 
 async def records_to_end(
-    consumer: AIOKafkaConsumer, partition: TopicPartition, *, chunk: int = 1000
+    consumer: AIOKafkaConsumer,
+    partition: TopicPartition,
+    *,
+    chunk: int = 1000,
+    until: int | None = None,
 ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
     """The records of an assigned partition from the consumer's position to the end the
-    partition had when this began, ``chunk`` at most at a time."""
+    partition had when this began (or to offset ``until``, if that comes first; the last
+    chunk may go beyond it), ``chunk`` at most at a time."""
     end = (await consumer.end_offsets([partition]))[partition]
+    if until is not None:
+        end = min(end, until)
     while await consumer.position(partition) < end:
         batches = await consumer.getmany(partition, timeout_ms=500, max_records=chunk)
         for records in batches.values():

@@ -36,6 +36,7 @@ class Record(Protocol):
     """The part of aiokafka's ConsumerRecord the services read."""
 
     topic: str
+    offset: int
     key: bytes | None
     value: bytes | None
     headers: Sequence[tuple[str, bytes]]

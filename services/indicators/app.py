@@ -150,8 +150,11 @@ def build(
         valid = await decode_batch(
             records, dead_letters=dead_letters, decode=value_decoder(decode_change)
         )
+        people_end = max(
+            (r.offset + 1 for r in records if r.topic == PEOPLE_CHANGES_TOPIC), default=0
+        )
         async with runtime.lock:
-            await apply_changes([change for change, _ in valid], deps=deps)
+            await apply_changes([change for change, _ in valid], deps=deps, people_end=people_end)
         observe_latency(deps.metrics.service, records)
 
     async def sweep_if_owner() -> None:

@@ -67,7 +67,7 @@ async def check(
     facts = await store.load_facts()
     tally = Tally.of(
         units=facts.units,
-        people=await people.newest(),
+        people=await people.newest(until=await store.people_end()),
         inspections=facts.inspections,
         rules=rules,
         now=now,

@@ -79,12 +79,20 @@ def split(changes: Iterable[InternalChange]) -> Facts:
     return facts
 
 
-async def apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
-    """Take the newer of the facts given, write them, publish the units they change."""
-    await _on_a_current_province(lambda: _apply_changes(changes, deps=deps), deps=deps)
+async def apply_changes(
+    changes: Iterable[InternalChange], *, deps: Collaborators, people_end: int = 0
+) -> None:
+    """Take the newer of the facts given, write them, publish the units they change.
+
+    ``people_end``: the offset after the batch's last record of the people topic."""
+    await _on_a_current_province(
+        lambda: _apply_changes(changes, deps=deps, people_end=people_end), deps=deps
+    )
 
 
-async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborators) -> None:
+async def _apply_changes(
+    changes: Iterable[InternalChange], *, deps: Collaborators, people_end: int
+) -> None:
     tally = deps.province.tally
     given = split(changes)
     news = Facts(
@@ -95,6 +103,8 @@ async def _apply_changes(changes: Iterable[InternalChange], *, deps: Collaborato
     if not (news.people or news.units or news.inspections):
         return
     await deps.store.save_facts(units=news.units, inspections=news.inspections)
+    if news.people:  # before anything is published from them (see people.py)
+        await deps.store.save_people_end(people_end)
     now = deps.clock.now()
     if tally.in_a_new_year(now):
         await _in_a_new_year(deps=deps, now=now)
@@ -133,7 +143,7 @@ async def _reload(*, deps: Collaborators) -> None:
     # The old province goes first: two at once would double the peak memory. Should this
     # fail half-way, the province is stale, and nothing reads it before the next reload.
     deps.province.tally, deps.province.published = Tally(rules=deps.rules), {}
-    people = await deps.people.newest()
+    people = await deps.people.newest(until=await deps.store.people_end())
     facts = await deps.store.load_facts()
     now = deps.clock.now()
     tally = Tally.holding(

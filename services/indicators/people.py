@@ -8,6 +8,12 @@ province in ``make bench``. The topic is never behind what the service consumed,
 newest revision of each person wins, so neither the order of the records (two writers of
 one person on two replicas) nor a duplicate matters. The topic is not compacted: a
 compaction keeps a key's last record, which need not be its newest revision.
+
+A reload reads the topic up to the offset the last batch with new people recorded before
+it published (store.py, ``meta``), not to its end: a batch that published and then failed
+to record what it published is followed by a reload that publishes its records again, with
+the same versions, and those must carry the same contents. People beyond it come through
+the service's consumer.
 """
 
 from __future__ import annotations
@@ -29,8 +35,8 @@ log = logging.getLogger("parity.indicators")
 
 
 class PeopleLog(Protocol):
-    async def newest(self) -> list[PersonFacts]:
-        """Every person published so far, at their newest revision."""
+    async def newest(self, until: int) -> list[PersonFacts]:
+        """Every person published before offset ``until``, at their newest revision."""
         ...
 
 
@@ -59,13 +65,13 @@ class NewestPeople:
 
 @dataclass(frozen=True)
 class PeopleTopic:
-    """:class:`PeopleLog` read from Kafka: the partition from its beginning to the end it
-    has when the read begins (what comes later, the service's consumer brings)."""
+    """:class:`PeopleLog` read from Kafka: the partition from its beginning to ``until``
+    (what comes later, the service's consumer brings)."""
 
     settings: KafkaSettings
     topic: str = PEOPLE_CHANGES_TOPIC
 
-    async def newest(self) -> list[PersonFacts]:
+    async def newest(self, until: int) -> list[PersonFacts]:
         consumer = AIOKafkaConsumer(
             group_id=None, enable_auto_commit=False, **client_options(self.settings)
         )
@@ -75,8 +81,8 @@ class PeopleTopic:
             partition = TopicPartition(self.topic, 0)
             consumer.assign([partition])
             await consumer.seek_to_beginning(partition)
-            async for records in records_to_end(consumer, partition):
-                newest.take(record.value for record in records)
+            async for records in records_to_end(consumer, partition, until=until):
+                newest.take(record.value for record in records if record.offset < until)
         finally:
             await consumer.stop()
         if newest.unreadable:

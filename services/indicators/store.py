@@ -6,6 +6,9 @@
   only replaces an older revision. People are not kept here: a reload reads them from the
   people topic (people.py). (A ``people`` collection written by an older version is
   neither read nor written.)
+- ``meta``: ``{_id: "people", end}``, the offset of the people topic up to which people
+  were applied by a batch that went on to publish (written before it publishes): a reload
+  reads the topic that far, so that it computes what such a batch may have published.
 - ``indicator_history``: every published record, ``_id`` = ``<unit_id>:<version>``, for
   reports "as of" a past date, and for the service itself the content it last published.
 - ``unit_status``: per unit, a ``version`` (and ``as_of``) published on the feed: a
@@ -71,6 +74,15 @@ class IndicatorsStore:
             async for d in self._db["unit_inspections"].find()
         ]
         return StoredFacts(units, inspections)
+
+    async def save_people_end(self, end: int) -> None:
+        """People up to offset ``end`` (exclusive) of the people topic are applied."""
+        await self._db["meta"].replace_one({"_id": "people"}, {"end": end}, upsert=True)
+
+    async def people_end(self) -> int:
+        """Where :meth:`save_people_end` last left it (0: no person applied yet)."""
+        doc = await self._db["meta"].find_one({"_id": "people"})
+        return int(doc["end"]) if doc else 0
 
     async def save_facts(
         self, *, units: Iterable[UnitChanged], inspections: Iterable[UnitInspectionStatus]

@@ -7,11 +7,12 @@ of each record)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pymongo import AsyncMongoClient
 
 from services.indicators.domain.contributions import Rules
@@ -19,7 +20,7 @@ from services.indicators.domain.person_facts import PersonFacts
 from services.indicators.domain.tally import Tally
 from services.indicators.handlers import Collaborators, Province, apply_changes, sweep
 from services.indicators.metrics import IndicatorMetrics, make_indicator_metrics
-from services.indicators.store import IndicatorsStore
+from services.indicators.store import IndicatorsStore, Published
 from shared.clock import VIETNAM, ManualClock
 from shared.internal import PersonChanged
 from shared.kafka import OutgoingRecord
@@ -42,7 +43,8 @@ class ListFeed:
 
 
 class ListPeople:
-    """The people topic: every change published, newest revision of each person read."""
+    """The people topic: every change published (its offset its place in the list), the
+    newest revision of each person read."""
 
     def __init__(self) -> None:
         self.changes: list[PersonChanged] = []
@@ -51,20 +53,33 @@ class ListPeople:
         self.changes.append(change)
         return change
 
-    async def newest(self) -> list[PersonFacts]:
+    @property
+    def end(self) -> int:
+        return len(self.changes)
+
+    async def newest(self, until: int) -> list[PersonFacts]:
         newest: dict[str, PersonChanged] = {}
-        for change in self.changes:
+        for change in self.changes[:until]:
             known = newest.get(change.person_id)
             if known is None or known.revision < change.revision:
                 newest[change.person_id] = change
         return [PersonFacts.of(change) for change in newest.values()]
 
 
-def started(db: Any, clock: ManualClock, people: ListPeople) -> tuple[Collaborators, ListFeed]:
+class FailingRecord(IndicatorsStore):
+    """The store going away after the records were published, before they were recorded."""
+
+    async def save_published(self, records: Iterable[tuple[Published, str, str]]) -> None:
+        raise ConnectionError("the store went away")
+
+
+def started(
+    db: Any, clock: ManualClock, people: ListPeople, store: IndicatorsStore | None = None
+) -> tuple[Collaborators, ListFeed]:
     """The collaborators of a service just started: its province is reloaded first."""
     feed = ListFeed()
     deps = Collaborators(
-        store=IndicatorsStore(db),
+        store=store or IndicatorsStore(db),
         people=people,
         feed=feed,  # type: ignore[arg-type]
         clock=clock,
@@ -94,7 +109,7 @@ async def test_a_restart_publishes_nothing_again_and_sets_the_gauges_from_the_re
     people = ListPeople()
     first, first_feed = started(db, clock, people)
     woman = people.published(person("W1", home="D1", positions=(("D1", "head"),), pools=("D1",)))
-    await apply_changes([*(unit(u) for u in TREE), woman], deps=first)
+    await apply_changes([*(unit(u) for u in TREE), woman], deps=first, people_end=people.end)
     assert versions(first_feed) == dict.fromkeys(TREE, 1)
     value = gauge(first.metrics, "parity_indicator_value")
     target = gauge(first.metrics, "parity_indicator_target")
@@ -109,5 +124,48 @@ async def test_a_restart_publishes_nothing_again_and_sets_the_gauges_from_the_re
 
     man = people.published(person("M1", gender="male", home="D2", positions=(("D2", "head"),)))
     clock.advance(timedelta(minutes=1))
-    await apply_changes([man], deps=again)
+    await apply_changes([man], deps=again, people_end=people.end)
     assert versions(again_feed) == {"D2": 2, "A": 2, "P": 2}
+
+
+def contents(feed: ListFeed) -> dict[tuple[str, int], set[str]]:
+    """(unit, version) -> the contents published with it (without the instant)."""
+    found: dict[tuple[str, int], set[str]] = {}
+    for _, key, value, _ in feed.records:
+        data = json.loads(value)["data"]
+        content = {k: v for k, v in data.items() if k not in ("version", "as_of")}
+        found.setdefault((key.decode(), data["version"]), set()).add(json.dumps(content))
+    return found
+
+
+async def test_records_published_and_not_recorded_are_published_again_the_same(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """A batch publishes, then fails to record it; meanwhile a later person is on the topic.
+    The reload reads the people up to the failed batch's, not to the topic's end: a version
+    published again carries the same content."""
+    db = mongo[database_name]
+    clock = ManualClock(NOW)
+    people = ListPeople()
+    first, _ = started(db, clock, people)
+    woman = people.published(person("W1", home="D1", positions=(("D1", "head"),)))
+    await apply_changes([*(unit(u) for u in TREE), woman], deps=first, people_end=people.end)
+
+    failing, failing_feed = started(db, clock, people, store=FailingRecord(db))
+    failing.province.tally, failing.province.published = (
+        first.province.tally,
+        first.province.published,
+    )
+    failing.province.stale = False
+    man = people.published(person("M1", gender="male", home="D2", positions=(("D2", "head"),)))
+    with pytest.raises(ConnectionError):
+        await apply_changes([man], deps=failing, people_end=people.end)
+    assert versions(failing_feed) == {"D2": 2, "A": 2, "P": 2}
+    people.published(person("W2", home="D2", positions=(("D2", "deputy_head"),)))  # not read
+
+    again, again_feed = started(db, clock, people)
+    await sweep(deps=again)  # the reload publishes again what was not recorded
+    assert versions(again_feed) == {"D2": 2, "A": 2, "P": 2}
+    published = contents(failing_feed)
+    for unit_version, republished in contents(again_feed).items():
+        assert republished == published[unit_version], unit_version
