@@ -13,14 +13,17 @@ the times are printed untraced):
   (``Tally.of``: facts, contributions, counters, indices);
 - the last record of every unit as Python dicts, against the ``Seen`` the service keeps.
 
-And untraced: a full rebuild, and the change of one division (a rename), re-derived by
-``Tally.refresh_units``, averaged over 200 divisions.
+And untraced: a full rebuild; the change of one division (a rename), re-derived by
+``Tally.refresh_units``, averaged over 200 divisions; and what a reload spends decoding the
+people topic (services/indicators/people.py), per record, on one record per person (the
+topic holds one per revision).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import time
 import tracemalloc
 from collections import defaultdict
@@ -33,7 +36,9 @@ from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
 from services.indicators.domain.publication import Seen, content_of
 from services.indicators.domain.tally import Tally
-from shared.internal import PersonChanged, UnitChanged
+from services.indicators.people import NewestPeople
+from shared.envelope import encode_structured, new_event
+from shared.internal import PERSON_CHANGED, PERSONNEL_SOURCE, PersonChanged, UnitChanged
 from shared.plans import load_plans
 from tests.facts import person, unit
 from tests.generator import ProvinceShape, generate_province
@@ -112,6 +117,22 @@ def main() -> None:
     started = time.perf_counter()
     tally.rebuild(now)
     print(f"full rebuild: {time.perf_counter() - started:.2f} s")
+    values = [
+        encode_structured(
+            new_event(
+                source=PERSONNEL_SOURCE,
+                type_=PERSON_CHANGED,
+                subject=facts["person_id"],
+                time=now,
+                data=facts,
+            )
+        )[0]
+        for facts in map(json.loads, stored)
+    ]
+    started = time.perf_counter()
+    NewestPeople().take(values)
+    per_record = (time.perf_counter() - started) / len(values) * 1e6
+    print(f"people topic decoded by a reload: {per_record:.0f} µs a record ({len(values)} records)")
     divisions = [u for u in units if u.level == "division"][:200]
     started = time.perf_counter()
     for division in divisions:

@@ -188,12 +188,32 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
 
 
 async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
-    """Set the whole configuration of existing topics (AlterConfigs replaces it)."""
-    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.configs()) for s in specs]
+    """Give existing topics their configuration where it differs. Only then: altering needs
+    a permission that reading does not, and AlterConfigs replaces the whole dynamic
+    configuration, so all of it is sent."""
+    current = await topic_configs(admin, [s.name for s in specs])
+    differing = [
+        s for s in specs if any(current[s.name].get(k) != v for k, v in s.configs().items())
+    ]
+    if not differing:
+        return
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.configs()) for s in differing]
     for response in await admin.alter_configs(resources):
         for code, message, _, name in response.resources:
             if code:
                 raise for_code(code)(f"configuring topic {name}: {message}")
+
+
+async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """Every configuration entry of each topic, defaults included."""
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    found: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
+        for code, message, _, name, entries in response.resources:
+            if code:
+                raise for_code(code)(f"describing topic {name}: {message}")
+            found[name] = {entry[0]: entry[1] for entry in entries}
+    return found
 
 
 async def records_to_end(

@@ -8,6 +8,10 @@ made stale (a replica, a re-fold for a unit event) costs a retry from a fresh re
 an update; and when the new events turn out to be duplicates, nothing is written and the
 state re-sent is at worst older than one already published, which readers ignore. A
 re-fold without events reads the store (see handlers.apply_person_events).
+
+Each person is kept as the BSON of their document, as a read would return it: about a
+third of the memory of the decoded document (objects of 50,000 people of the
+290,000-record province took the service from 125 MB to 375 MB), decoded again on use.
 """
 
 from __future__ import annotations
@@ -15,15 +19,20 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from shared.documents import Stored
+import bson
+from bson.codec_options import CodecOptions
+
+from shared.documents import Stored, Write, stored_from_document
+from shared.store import Document
 
 
 class RecentPeople:
     """At most ``size`` people, the least recently used dropped first."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, codec_options: CodecOptions[Document] | None = None) -> None:
         self._size = size
-        self._kept: OrderedDict[str, Stored] = OrderedDict()
+        self._codec: CodecOptions[Document] = codec_options or CodecOptions(tz_aware=True)
+        self._kept: OrderedDict[str, bytes] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -31,15 +40,18 @@ class RecentPeople:
     def get(self, subjects: Iterable[str]) -> dict[str, Stored]:
         found = {}
         for subject in subjects:
-            stored = self._kept.get(subject)
-            if stored is not None:
+            kept = self._kept.get(subject)
+            if kept is not None:
                 self._kept.move_to_end(subject)
-                found[subject] = stored
+                found[subject] = stored_from_document(bson.decode(kept, self._codec))
         return found
 
     def keep(self, people: Iterable[Stored]) -> None:
+        if not self._size:
+            return
         for stored in people:
-            self._kept[stored.subject] = stored
+            written = Write(stored.subject, stored.rev - 1, stored.fields, stored.history)
+            self._kept[stored.subject] = bson.encode(written.document(), codec_options=self._codec)
             self._kept.move_to_end(stored.subject)
         while len(self._kept) > self._size:
             self._kept.popitem(last=False)

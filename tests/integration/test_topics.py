@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.internal import PEOPLE_CHANGES_TOPIC
-from shared.kafka import TopicSpec, client_options, ensure_topics, internal_topics
+from shared.kafka import TopicSpec, client_options, ensure_topics, internal_topics, topic_configs
 from shared.settings import KafkaSettings
 
 
@@ -24,10 +23,7 @@ async def admin(kafka_settings: KafkaSettings) -> AsyncIterator[AIOKafkaAdminCli
 
 
 async def configs(admin: AIOKafkaAdminClient, topic: str) -> dict[str, str]:
-    resource = ConfigResource(ConfigResourceType.TOPIC, topic)
-    [response] = await admin.describe_configs([resource])
-    [(_, _, _, _, entries)] = response.resources
-    return {entry[0]: entry[1] for entry in entries}
+    return (await topic_configs(admin, [topic]))[topic]
 
 
 def test_the_people_topic_is_kept_forever_and_not_compacted() -> None:
@@ -51,5 +47,6 @@ async def test_a_topic_kept_forever_is_configured_so_even_when_it_exists(
         assert (after["retention.ms"], after["retention.bytes"]) == ("-1", "-1")
         assert after["cleanup.policy"] == "delete"
         assert after["max.message.bytes"] == before["max.message.bytes"]
+        assert await ensure_topics(kafka_settings, [TopicSpec(topic, 1, kept_forever=True)]) == []
     finally:
         await admin.delete_topics([topic])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from services.personnel.recent import RecentPeople
 from shared.documents import Stored
+from shared.history import HistoryEntry
 
 
 def stored(subject: str, rev: int = 1) -> Stored:
@@ -32,3 +35,18 @@ def test_size_zero_keeps_nothing() -> None:
     recent = RecentPeople(0)
     recent.keep([stored("P1")])
     assert recent.get(["P1"]) == {}
+
+
+def test_a_person_comes_back_as_a_read_of_their_document_would_return_them() -> None:
+    entry = HistoryEntry(
+        key="evt-1",
+        type="hr.position.appointed",
+        time=datetime(2026, 3, 1, 8, 0, tzinfo=timezone(timedelta(hours=7))),
+        sequence=None,
+        arrival=0,
+        data={"unit_id": "D1", "role": "head"},
+    )
+    fields = {"gender": "female", "positions": [{"unit_id": "D1", "role": "head"}], "left": None}
+    recent = RecentPeople(10)
+    recent.keep([Stored(subject="P1", rev=3, history=[entry], fields=fields)])
+    assert recent.get(["P1"])["P1"] == Stored(subject="P1", rev=3, history=[entry], fields=fields)
