@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.personnel.handlers import apply_person_events, apply_unit_events
+from services.personnel.handlers import Collaborators, apply_person_events, apply_unit_events
 from services.personnel.store import PersonnelStore
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.documents import Stored
@@ -40,16 +40,23 @@ async def tree(db: Any) -> None:
     await apply_unit_events(inbound(UNITS_TOPIC, events), deps=collaborators(PersonnelStore(db)))
 
 
+async def registered_here(
+    db: Any, sink: ListSink | None = None
+) -> tuple[ReadingStore, Collaborators]:
+    """A replica whose store records its reads, once it registered W1 in D1 of the tree."""
+    await tree(db)
+    store = ReadingStore(db)
+    deps = collaborators(store, sink)
+    registered = [ev.person_registered("W1", "D1")]
+    await apply_person_events(inbound(PERSONNEL_TOPIC, registered), deps=deps)
+    return store, deps
+
+
 async def test_new_events_of_a_person_written_here_start_from_the_copy(
     mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
     db = mongo[database_name]
-    await tree(db)
-    store = ReadingStore(db)
-    deps = collaborators(store)
-    await apply_person_events(
-        inbound(PERSONNEL_TOPIC, [ev.person_registered("W1", "D1")]), deps=deps
-    )
+    store, deps = await registered_here(db)
     await apply_person_events(inbound(PERSONNEL_TOPIC, [ev.appointed("W1", "D1")]), deps=deps)
 
     assert store.people_read == [{"W1"}, set()]
@@ -66,13 +73,9 @@ async def test_a_copy_made_stale_by_another_replica_costs_a_retry_and_loses_noth
     mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
     db = mongo[database_name]
-    await tree(db)
-    store, sink = ReadingStore(db), ListSink()
-    here = collaborators(store, sink)
+    sink = ListSink()
+    store, here = await registered_here(db, sink)
     there = collaborators(PersonnelStore(db, recent_people=100))
-    await apply_person_events(
-        inbound(PERSONNEL_TOPIC, [ev.person_registered("W1", "D1")]), deps=here
-    )
     await apply_person_events(inbound(PERSONNEL_TOPIC, [ev.appointed("W1", "D1")]), deps=there)
 
     await apply_person_events(inbound(PERSONNEL_TOPIC, [ev.trained("W1", day=5)]), deps=here)
@@ -90,12 +93,6 @@ async def test_a_copy_made_stale_by_another_replica_costs_a_retry_and_loses_noth
 async def test_a_refold_without_events_reads_the_person_from_the_store(
     mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
-    db = mongo[database_name]
-    await tree(db)
-    store = ReadingStore(db)
-    deps = collaborators(store)
-    await apply_person_events(
-        inbound(PERSONNEL_TOPIC, [ev.person_registered("W1", "D1")]), deps=deps
-    )
+    store, deps = await registered_here(mongo[database_name])
     await apply_person_events({"W1": []}, deps=deps)
     assert store.people_read == [{"W1"}, {"W1"}]
