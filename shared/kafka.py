@@ -224,15 +224,15 @@ async def records_to_end(
     until: int | None = None,
 ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
     """The records of an assigned partition from the consumer's position to the end the
-    partition had when this began (or to offset ``until``, if that comes first; the last
-    chunk may go beyond it), ``chunk`` at most at a time."""
+    partition had when this began, ``chunk`` at most at a time; with ``until``, only those
+    before that offset. (Without it the last chunk may hold records that came meanwhile.)"""
     end = (await consumer.end_offsets([partition]))[partition]
     if until is not None:
         end = min(end, until)
     while await consumer.position(partition) < end:
         batches = await consumer.getmany(partition, timeout_ms=500, max_records=chunk)
         for records in batches.values():
-            yield records
+            yield records if until is None else [r for r in records if r.offset < until]
 
 
 # --- publishing ----------------------------------------------------------------------------

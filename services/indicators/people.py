@@ -82,7 +82,7 @@ class PeopleTopic:
             consumer.assign([partition])
             await consumer.seek_to_beginning(partition)
             async for records in records_to_end(consumer, partition, until=until):
-                newest.take(record.value for record in records if record.offset < until)
+                newest.take(record.value for record in records)
         finally:
             await consumer.stop()
         if newest.unreadable:
