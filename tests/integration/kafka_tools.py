@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.envelope import CloudEvent, encode_binary, encode_structured
-from shared.kafka import TopicSpec, client_options, ensure_topics
+from shared.kafka import TopicSpec, client_options, ensure_topics, records_to_end
 from shared.lag import LagProbe, wait_caught_up
 from shared.settings import KafkaSettings
 
@@ -163,14 +163,9 @@ async def read_to_end(settings: KafkaSettings, topic: str) -> list[ConsumerRecor
         partitions = await _partitions(admin, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord[Any, Any]] = []
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < end for tp, end in ends.items()])
-
-        while await behind():
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
+        for partition in partitions:
+            async for batch in records_to_end(consumer, partition):
                 records.extend(batch)
         return records
     finally:
