@@ -49,7 +49,7 @@ class PersonnelSettings(ServiceSettings):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
     metrics_port: int = 9101
-    # people kept as last read or written, to spare reading them again (recent.py); 0: none
+    # people kept as last written, to spare reading them again (recent.py); 0: none
     recent_people: int = Field(default=20_000, ge=0)
 
 

@@ -87,9 +87,7 @@ async def apply_person_events(
     for _ in range(MAX_ATTEMPTS):
         directory = await deps.store.unit_directory()
         known = recent.get(s for s in subjects if new_events.get(s))
-        read = await deps.store.load("people", subjects - set(known))
-        recent.keep(read.values())
-        stored = known | read
+        stored = known | await deps.store.load("people", subjects - set(known))
         now = deps.clock.now()
         writes: list[Write] = []
         republish: list[Change] = []
@@ -114,9 +112,7 @@ async def apply_person_events(
         conflicts = set(await deps.store.save("people", writes))
         recent.drop(conflicts)
         landed = [w for w in writes if w.subject not in conflicts]
-        recent.keep(
-            Stored(w.subject, w.expected_rev + 1, w.history or [], w.fields) for w in landed
-        )
+        recent.keep(landed)
         await deps.changes.publish(
             [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
         )

@@ -1,17 +1,17 @@
-"""The people this process last read or wrote, as stored: a bounded cache (pure).
+"""The people this process last wrote, as stored: a bounded cache (pure).
 
 A batch of person events read every person it names from the store first: about a sixth of
 the personnel service's time in ``make bench`` (bench/RESULTS.md). A person with new events
-may instead start from the copy this process kept when it last wrote or read them. The
+may instead start from the copy this process kept when it last wrote them. The
 write that follows is a compare-and-set on the revision, so a copy that another writer
 made stale (a replica, a re-fold for a unit event) costs a retry from a fresh read, never
 an update; and when the new events turn out to be duplicates, nothing is written and the
 state re-sent is at worst older than one already published, which readers ignore. A
 re-fold without events reads the store (see handlers.apply_person_events).
 
-Each person is kept as the BSON of their document, as a read would return it: about a
-third of the memory of the decoded document (objects of 50,000 people of the
-290,000-record province took the service from 125 MB to 375 MB), decoded again on use.
+Each person is kept as the BSON of the document written, decoded again on use, as a read
+would decode it. Kept as decoded objects, 50,000 people of the 290,000-record province took
+the service to 375 MB; as BSON, 20,000 of them left it at 148 MB (bench/RESULTS-300k.md).
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ class RecentPeople:
                 found[subject] = stored_from_document(bson.decode(kept, self._codec))
         return found
 
-    def keep(self, people: Iterable[Stored]) -> None:
+    def keep(self, written: Iterable[Write]) -> None:
+        """People as the writes that landed left them."""
         if not self._size:
             return
-        for stored in people:
-            written = Write(stored.subject, stored.rev - 1, stored.fields, stored.history)
-            self._kept[stored.subject] = bson.encode(written.document(), codec_options=self._codec)
-            self._kept.move_to_end(stored.subject)
+        for write in written:
+            self._kept[write.subject] = bson.encode(write.document(), codec_options=self._codec)
+            self._kept.move_to_end(write.subject)
         while len(self._kept) > self._size:
             self._kept.popitem(last=False)
 

@@ -69,7 +69,7 @@ class PersonnelStore:
         self._writer = uuid.uuid4().hex[:12]
         self._directory: UnitDirectory | None = None
         self._directory_version = -1
-        # people as this process last read or wrote them (recent.py), ``recent_people`` at most
+        # people as this process last wrote them (recent.py), ``recent_people`` at most
         self.recent_people = RecentPeople(recent_people, self.people.codec_options)
 
     async def create_indexes(self) -> None:

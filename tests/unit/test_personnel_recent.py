@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from services.personnel.recent import RecentPeople
-from shared.documents import Stored
+from shared.documents import Stored, Write
 from shared.history import HistoryEntry
 
 
-def stored(subject: str, rev: int = 1) -> Stored:
-    return Stored(subject=subject, rev=rev, history=[], fields={"gender": "female"})
+def stored(subject: str, rev: int = 1) -> Write:
+    """The write that leaves the person at ``rev``."""
+    return Write(subject=subject, expected_rev=rev - 1, fields={"gender": "female"}, history=[])
 
 
 def test_the_least_recently_used_person_goes_first() -> None:
@@ -37,7 +38,7 @@ def test_size_zero_keeps_nothing() -> None:
     assert recent.get(["P1"]) == {}
 
 
-def test_a_person_comes_back_as_a_read_of_their_document_would_return_them() -> None:
+def test_a_person_comes_back_as_a_read_of_the_document_written_would_return_them() -> None:
     entry = HistoryEntry(
         key="evt-1",
         type="hr.position.appointed",
@@ -48,5 +49,5 @@ def test_a_person_comes_back_as_a_read_of_their_document_would_return_them() -> 
     )
     fields = {"gender": "female", "positions": [{"unit_id": "D1", "role": "head"}], "left": None}
     recent = RecentPeople(10)
-    recent.keep([Stored(subject="P1", rev=3, history=[entry], fields=fields)])
+    recent.keep([Write(subject="P1", expected_rev=2, fields=fields, history=[entry])])
     assert recent.get(["P1"])["P1"] == Stored(subject="P1", rev=3, history=[entry], fields=fields)
