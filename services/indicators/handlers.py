@@ -80,7 +80,7 @@ def split(changes: Iterable[InternalChange]) -> Facts:
 
 
 async def apply_changes(
-    changes: Iterable[InternalChange], *, deps: Collaborators, people_end: int = 0
+    changes: Iterable[InternalChange], *, deps: Collaborators, people_end: int
 ) -> None:
     """Take the newer of the facts given, write them, publish the units they change.
 
