@@ -3,10 +3,19 @@ the services that consume them: a small tree and people with what they hold."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.internal import PersonChanged, UnitChanged
+from shared.envelope import encode_structured, new_event
+from shared.internal import (
+    PERSON_CHANGED,
+    PERSONNEL_SOURCE,
+    UNIT_CHANGED,
+    PersonChanged,
+    UnitChanged,
+)
+
+RECORDED = datetime(2026, 11, 21, 2, 30, tzinfo=UTC)  # when record_value's events were sent
 
 TREE = {  # unit -> (parent, level)
     "P": (None, "province"),
@@ -74,3 +83,19 @@ def person(
             "anomalies": [], "pending_units": [],
         }
     )  # fmt: skip
+
+
+def record_value(change: PersonChanged | UnitChanged) -> bytes:
+    """A change event as the personnel service puts it on its topic (a record's value)."""
+    if isinstance(change, PersonChanged):
+        type_, subject = PERSON_CHANGED, change.person_id
+    else:
+        type_, subject = UNIT_CHANGED, change.unit_id
+    event = new_event(
+        source=PERSONNEL_SOURCE,
+        type_=type_,
+        subject=subject,
+        time=RECORDED,
+        data=change.model_dump(mode="json"),
+    )
+    return encode_structured(event)[0]

@@ -20,13 +20,14 @@ from services.indicators.domain.person_facts import PersonFacts
 from services.indicators.domain.tally import Tally
 from services.indicators.handlers import Collaborators, Province, apply_changes, sweep
 from services.indicators.metrics import IndicatorMetrics, make_indicator_metrics
+from services.indicators.people import NewestPeople
 from services.indicators.store import IndicatorsStore, Published
 from shared.clock import VIETNAM, ManualClock
 from shared.internal import PersonChanged
 from shared.kafka import OutgoingRecord
 from shared.plans import load_plans
 from shared.store import Document
-from tests.facts import TREE, person, unit
+from tests.facts import TREE, person, record_value, unit
 
 PLANS = load_plans(Path(__file__).resolve().parents[2] / "deploy" / "plans")
 NATIONAL = next(plan for plan in PLANS if plan.scope_unit_id is None)
@@ -43,27 +44,24 @@ class ListFeed:
 
 
 class ListPeople:
-    """The people topic: every change published (its offset its place in the list), the
-    newest revision of each person read."""
+    """The people topic as a list of record values (offset: the place in the list), read
+    by the service's own :class:`NewestPeople`."""
 
     def __init__(self) -> None:
-        self.changes: list[PersonChanged] = []
+        self.values: list[bytes] = []
 
     def published(self, change: PersonChanged) -> PersonChanged:
-        self.changes.append(change)
+        self.values.append(record_value(change))
         return change
 
     @property
     def end(self) -> int:
-        return len(self.changes)
+        return len(self.values)
 
     async def newest(self, until: int) -> list[PersonFacts]:
-        newest: dict[str, PersonChanged] = {}
-        for change in self.changes[:until]:
-            known = newest.get(change.person_id)
-            if known is None or known.revision < change.revision:
-                newest[change.person_id] = change
-        return [PersonFacts.of(change) for change in newest.values()]
+        newest = NewestPeople()
+        newest.take(self.values[:until])
+        return list(newest.people.values())
 
 
 class FailingRecord(IndicatorsStore):
