@@ -46,7 +46,7 @@ async def run(settings: BenchSettings) -> report.Results:
     monitoring.register(busy)  # before any client exists: the services' clients report too
     mongo = make_mongo_client(url, app_name="bench")
     producer = AIOKafkaProducer(
-        linger_ms=5, max_request_size=4 * 1024 * 1024, **client_options(kafka)
+        linger_ms=0, max_request_size=4 * 1024 * 1024, **client_options(kafka)
     )
     await producer.start()
     try:

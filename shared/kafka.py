@@ -94,7 +94,7 @@ def make_producer(settings: KafkaSettings, *, service: str) -> AIOKafkaProducer:
         client_id=f"parity-{service}-producer",
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=0,
         max_request_size=4 * 1024 * 1024,
         **client_options(settings),
     )
