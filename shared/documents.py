@@ -2,7 +2,15 @@
 
 Instants are RFC 3339 strings in UTC with microseconds, which sort as they compare and
 survive the round trip exactly (BSON dates keep milliseconds only). A subject document is
-``{"_id": subject, "rev": revision, "history": [entries], **derived fields}``.
+``{"_id": subject, "rev": revision, "history": <entries>, **derived fields}``.
+
+The entries are one BSON document ``{"entries": [...]}`` in a binary field: only the
+service that folds them reads them, and FerretDB stores every field of a document with its
+type, so an array of nested entries costs it on every write and read. Replacing people with
+eight entries took 0.38 ms a document this way against 0.99 ms as an array, and reading
+them 0.19 against 0.52 ms; the province end to end went from 941-954 to 1,044-1,077
+events/s. A history written as an array (before this) is still read; the next write of
+its subject stores it as binary. ``history_documents`` reads either.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import overload
 
+import bson
+from bson import Binary
 from pymongo import InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -61,6 +71,26 @@ def entry_from_document(doc: Document) -> HistoryEntry:
     )
 
 
+def history_value(entries: Iterable[HistoryEntry]) -> Binary:
+    """A history as stored."""
+    return binary_entries([entry_document(e) for e in entries])
+
+
+def binary_entries(documents: list[Document]) -> Binary:
+    return Binary(bson.encode({"entries": documents}))
+
+
+def history_documents(value: object) -> list[Document]:
+    """The entries of a stored history, as documents (binary, or an array as written before)."""
+    if isinstance(value, bytes):  # PyMongo reads a generic binary field as bytes
+        return list(bson.decode(value)["entries"])
+    if isinstance(value, list):
+        return value
+    if value is None:
+        return []
+    raise TypeError(f"a history is binary or an array, not {type(value).__name__}")
+
+
 @dataclass(frozen=True)
 class Stored:
     """A subject document as read: its revision (0 if new), history and derived fields."""
@@ -75,7 +105,7 @@ def stored_from_document(doc: Document) -> Stored:
     return Stored(
         subject=doc["_id"],
         rev=int(doc.get("rev", 0)),
-        history=[entry_from_document(e) for e in doc.get("history", [])],
+        history=[entry_from_document(e) for e in history_documents(doc.get("history"))],
         fields={k: v for k, v in doc.items() if k not in HISTORY_KEYS},
     )
 
@@ -97,7 +127,7 @@ class Write:
     def document(self) -> Document:
         doc: Document = {"_id": self.subject, "rev": self.expected_rev + 1, **self.fields}
         if self.history is not None:
-            doc["history"] = [entry_document(e) for e in self.history]
+            doc["history"] = history_value(self.history)
         return doc
 
 

@@ -26,6 +26,7 @@ from services.inspections.app import InspectionsSettings, build
 from services.inspections.metrics import InspectionMetrics, make_inspection_metrics
 from shared.clock import VIETNAM, ManualClock
 from shared.contract import INSPECTIONS_TOPIC, dead_letter_topic
+from shared.documents import history_documents
 from shared.envelope import CloudEvent, encode_structured, new_event
 from shared.internal import (
     INSPECTION_STATUS_TOPIC,
@@ -316,7 +317,7 @@ async def test_events_of_an_inspection_never_planned_wait_for_the_plan(
         INSPECTIONS_TOPIC,
         [s.finding("I2", days(-20), "F1", "D1"), s.recommendation("I2", days(-19), "R1", "D1")],
     )
-    pending = await s.inspection_where("I2", lambda d: len(d["history"]) == 2)
+    pending = await s.inspection_where("I2", lambda d: len(history_documents(d["history"])) == 2)
     assert pending["status"] == "pending"
     assert [a["kind"] for a in pending["anomalies"]] == ["inspection_not_planned"] * 2
     assert await s.recommendations("I2") == {}
@@ -355,7 +356,7 @@ async def test_wrong_orders_are_recorded_as_anomalies(
             s.resolved("I3", days(-5), "R9"),  # follow-up after closure: applied
         ],
     )
-    doc = await s.inspection_where("I3", lambda d: len(d["history"]) == 8)
+    doc = await s.inspection_where("I3", lambda d: len(history_documents(d["history"])) == 8)
     assert doc["status"] == "closed"
     assert doc["findings"] == []
     assert sorted(a["kind"] for a in doc["anomalies"]) == [
@@ -418,10 +419,10 @@ async def test_a_redelivered_event_is_applied_once(
     s = inspections
     events = [s.planned("I5", days(-10)), s.recommendation("I5", days(-9), "R1", "D1")]
     await produce(producer, INSPECTIONS_TOPIC, events)
-    first = await s.inspection_where("I5", lambda d: len(d["history"]) == 2)
+    first = await s.inspection_where("I5", lambda d: len(history_documents(d["history"])) == 2)
     await produce(producer, INSPECTIONS_TOPIC, events, binary=True)  # the same ids again
     await produce(producer, INSPECTIONS_TOPIC, [s.event("inspection.started", "I5", days(-8), {})])
-    after = await s.inspection_where("I5", lambda d: len(d["history"]) == 3)
+    after = await s.inspection_where("I5", lambda d: len(history_documents(d["history"])) == 3)
     assert after["rev"] == first["rev"] + 1  # only the new event was written
     assert after["status"] == "started"
     own = await eventually(lambda: s.own("D1"), lambda d: d is not None and d["last_inspected_on"])
@@ -445,7 +446,7 @@ async def test_backdated_and_future_dated_events(
             closing,  # effective in two days: waits
         ],
     )
-    waiting = await s.inspection_where("I6", lambda d: len(d["history"]) == 3)
+    waiting = await s.inspection_where("I6", lambda d: len(history_documents(d["history"])) == 3)
     assert waiting["status"] == "planned"
     assert waiting["next_event_due"] is not None
     s.clock.set(days(2))

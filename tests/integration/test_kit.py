@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from services.kit.console import EXIT_FAILED, EXIT_OK, EXIT_REJECTED
 from services.kit.roster import template
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
+from shared.documents import history_documents
 from shared.envelope import encode_structured
 from shared.kafka import client_options, ensure_topics
 from shared.settings import KafkaSettings
@@ -195,7 +196,8 @@ async def units_snapshot(personnel: Personnel) -> dict[str, Document]:
 
 def histories_complete(people: dict[str, Document], lengths: dict[str, int]) -> bool:
     return len(people) == len(lengths) and all(
-        len(people[p]["history"]) == n and people[p]["active"] for p, n in lengths.items()
+        len(history_documents(people[p]["history"])) == n and people[p]["active"]
+        for p, n in lengths.items()
     )
 
 
@@ -233,7 +235,9 @@ async def test_importing_the_same_roster_twice_changes_nothing(
     for person_id, doc in after.items():
         before = first[person_id]
         assert doc["rev"] == before["rev"] + 1, person_id  # only the marker was written
-        assert [h["key"] for h in doc["history"][:-1]] == [h["key"] for h in before["history"]]
+        assert [h["key"] for h in history_documents(doc["history"])[:-1]] == [
+            h["key"] for h in history_documents(before["history"])
+        ]
         assert doc["positions"] == before["positions"]
         assert doc["planning_entries"] == before["planning_entries"]
         assert doc["appointments"] == before["appointments"]

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
+from shared.documents import history_documents
 from shared.envelope import encode_structured
 from shared.internal import PEOPLE_CHANGES_TOPIC
 from shared.settings import KafkaSettings
@@ -59,7 +60,10 @@ async def test_structured_and_binary_events_are_both_applied(
         personnel, "X1", lambda d: d["active"] and positions(d) == [("D1", "head")]
     )
     assert doc["gender"] == "female"
-    assert [h["type"] for h in doc["history"]] == ["hr.person.registered", "hr.position.appointed"]
+    assert [h["type"] for h in history_documents(doc["history"])] == [
+        "hr.person.registered",
+        "hr.position.appointed",
+    ]
 
 
 async def test_every_poison_kind_goes_to_the_dlq_and_the_next_record_is_processed(
@@ -107,12 +111,16 @@ async def test_a_redelivered_event_changes_nothing(
     registration = ev.person_registered("X3", "D1")
     appointment = ev.appointed("X3", "D1")
     await produce(producer, PERSONNEL_TOPIC, [registration, appointment])
-    first = await person_where(personnel, "X3", lambda d: d["active"] and len(d["history"]) == 2)
+    first = await person_where(
+        personnel, "X3", lambda d: d["active"] and len(history_documents(d["history"])) == 2
+    )
     await produce(producer, PERSONNEL_TOPIC, [registration, appointment], binary=True)
     await produce(producer, PERSONNEL_TOPIC, [ev.trained("X3", day=5)])  # a marker after them
-    after = await person_where(personnel, "X3", lambda d: len(d["history"]) == 3)
+    after = await person_where(personnel, "X3", lambda d: len(history_documents(d["history"])) == 3)
     assert after["rev"] == first["rev"] + 1  # only the marker was written
-    assert [h["key"] for h in after["history"][:2]] == [h["key"] for h in first["history"]]
+    assert [h["key"] for h in history_documents(after["history"])[:2]] == [
+        h["key"] for h in history_documents(first["history"])
+    ]
 
 
 async def test_a_backdated_event_is_put_in_its_place(
@@ -144,7 +152,9 @@ async def test_a_future_dated_event_waits_for_its_time(
         update={"time": now + timedelta(days=10)}
     )
     await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("X5", "D1"), future])
-    waiting = await person_where(personnel, "X5", lambda d: len(d["history"]) == 2)
+    waiting = await person_where(
+        personnel, "X5", lambda d: len(history_documents(d["history"])) == 2
+    )
     assert positions(waiting) == []
     assert waiting["next_due"] is not None
 
@@ -160,7 +170,7 @@ async def test_a_reference_ahead_is_held_until_the_unit_arrives(
     await produce(
         producer, PERSONNEL_TOPIC, [ev.person_registered("X6", "D9"), ev.appointed("X6", "D9")]
     )
-    held = await person_where(personnel, "X6", lambda d: len(d["history"]) == 2)
+    held = await person_where(personnel, "X6", lambda d: len(history_documents(d["history"])) == 2)
     assert held["pending_units"] == ["D9"]
     assert held["active"] is False
 

@@ -31,6 +31,7 @@ from shared.contract import (
     UNITS_TOPIC,
     dead_letter_topic,
 )
+from shared.documents import history_documents
 from shared.envelope import PoisonRecord, decode_record, one_line
 from shared.internal import PEOPLE_CHANGES_TOPIC
 from shared.kafka import internal_topics
@@ -133,8 +134,8 @@ async def check_histories(
     ):
         db = mongo[names.database(service)]
         for collection in collections:
-            async for doc in db[collection].find({}, {"history.key": 1}):
-                history = Counter(entry["key"] for entry in doc.get("history", []))
+            async for doc in db[collection].find({}, {"history": 1}):
+                history = Counter(entry["key"] for entry in history_documents(doc.get("history")))
                 stored[(collection, doc["_id"])] = history
     for subject, expected_keys in sorted(wanted.items()):
         counts = stored.get(subject, Counter())
