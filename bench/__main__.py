@@ -84,7 +84,13 @@ async def run(settings: BenchSettings) -> report.Results:
             upsert = await upsert_ceiling(
                 mongo, f"bench_ceiling_{time.time_ns()}", province.records
             )
-            say(f"   consume {consume.per_second:.0f}/s, upsert {upsert.per_second:.0f}/s")
+            upsert_array = await upsert_ceiling(
+                mongo, f"bench_ceiling_{time.time_ns()}", province.records, history_as_array=True
+            )
+            say(
+                f"   consume {consume.per_second:.0f}/s, upsert {upsert.per_second:.0f}/s"
+                f" ({upsert_array.per_second:.0f}/s with the history as an array)"
+            )
             say("4+6. full rebuild by three service processes (memory, py-spy)")
             log_dir = (settings.data or ROOT / ".data") / "bench-logs"
             # from offset 0 means the topics between the services too: the indicator
@@ -112,6 +118,7 @@ async def run(settings: BenchSettings) -> report.Results:
         larger_records=len(larger.records),
         consume=consume,
         upsert=upsert,
+        upsert_array=upsert_array,
         province=province_run,
         rebuild=rebuilt,
         larger=larger_run,

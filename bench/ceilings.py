@@ -2,8 +2,10 @@
 
 - consume: one aiokafka consumer reads the HR records from offset 0 (records/s);
 - upsert: the documents a projection of the same events would write, one per event (the
-  subject's document with its history so far, as the personnel service keeps it), upserted
-  by ``_id`` with the same client and the same chunked bulks (shared.store.bulk_write).
+  subject's document with its history so far, encoded as the personnel service stores it:
+  shared.documents), upserted by ``_id`` with the same client and the same chunked bulks
+  (shared.store.bulk_write). Also measured with the history as an array of documents, as
+  the services stored it before 2026-12-06, which FerretDB writes more slowly.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pymongo import AsyncMongoClient, ReplaceOne
 
 from bench.probe import LagProbe
 from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.documents import binary_entries
 from shared.kafka import client_options
 from shared.settings import KafkaSettings
 from shared.store import MAX_BULK_OPERATIONS, Document, WriteRequest, bulk_write
@@ -69,7 +72,9 @@ async def consume_ceiling(
         await consumer.stop()
 
 
-def projection_documents(records: Sequence[Record]) -> list[tuple[str, Document]]:
+def projection_documents(
+    records: Sequence[Record], *, history_as_array: bool = False
+) -> list[tuple[str, Document]]:
     """(collection, document) for each valid event, in arrival order: the subject's
     document with every event of it so far, as a projection that writes per event would."""
     histories: dict[str, list[Document]] = {}
@@ -88,16 +93,26 @@ def projection_documents(records: Sequence[Record]) -> list[tuple[str, Document]
                 "data": event.data,
             }
         )
-        document = {"_id": event.subject, "rev": len(history), "history": list(history)}
+        entries = list(history)
+        document = {
+            "_id": event.subject,
+            "rev": len(history),
+            "history": entries if history_as_array else binary_entries(entries),
+        }
         documents.append((COLLECTIONS[record.topic], document))
     return documents
 
 
 async def upsert_ceiling(
-    mongo: AsyncMongoClient[Document], database: str, records: Sequence[Record]
+    mongo: AsyncMongoClient[Document],
+    database: str,
+    records: Sequence[Record],
+    *,
+    history_as_array: bool = False,
 ) -> Rate:
-    """Upsert one document per event in bulks of at most 50 (each subject once per bulk)."""
-    documents = projection_documents(records)
+    """Upsert one document per event in bulks of at most ``MAX_BULK_OPERATIONS`` (each
+    subject once per bulk)."""
+    documents = projection_documents(records, history_as_array=history_as_array)
     db = mongo[database]
     pending: dict[str, dict[str, ReplaceOne[Document]]] = {c: {} for c in COLLECTIONS.values()}
 

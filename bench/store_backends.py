@@ -67,7 +67,9 @@ def person_documents(count: int, seed: int) -> list[Document]:
     """``count`` person documents: each generated person's latest document, reused under
     new ids when more are wanted, with the derived fields a count filters on."""
     people: dict[str, Document] = {}
-    for collection, document in projection_documents(generate_province(seed).records):
+    for collection, document in projection_documents(
+        generate_province(seed).records, history_as_array=True
+    ):
         if collection == "people":
             people[document["_id"]] = document
     bases = list(people.values())
