@@ -154,7 +154,19 @@ def target_for(
     plans: Iterable[Plan], chain: Sequence[str], indicator: str, year: int
 ) -> Target | None:
     """The target of ``indicator`` for the unit whose ancestor chain is ``chain``."""
-    for plan in plans_in_force(plans, chain):
+    return targets_for(plans, chain, (indicator,), year)[indicator]
+
+
+def targets_for(
+    plans: Iterable[Plan], chain: Sequence[str], indicators: Iterable[str], year: int
+) -> dict[str, Target | None]:
+    """:func:`target_for` of each of ``indicators``, the plans in force found once."""
+    in_force = plans_in_force(plans, chain)
+    return {indicator: _target_in(in_force, indicator, year) for indicator in indicators}
+
+
+def _target_in(in_force: Sequence[Plan], indicator: str, year: int) -> Target | None:
+    for plan in in_force:
         if indicator in plan.targets:
             milestone = _nearest_milestone(plan.targets[indicator], year)
             return (

@@ -38,7 +38,8 @@ def differences(
         values = indicator_values(tally.counters, unit_id, chain=chain, plans=plans, year=year)
         content = content_of(unit, values)
         last = published.get(unit_id)
-        if not is_news(unit, content, Seen.of(last.version, last.content) if last else None):
+        seen = Seen.of(last.version, last.content) if last else None
+        if not is_news(unit, Seen.of(last.version + 1 if last else 1, content), seen):
             continue
         if last is None:
             found[unit_id] = ["never published"]

@@ -225,6 +225,7 @@ async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: dateti
     tally, published = deps.province.tally, deps.province.published
     year = now.astimezone(VIETNAM).year
     records: list[Published] = []
+    candidates: dict[str, Seen] = {}
     for unit_id in unit_ids:
         unit = tally.organisation.get(unit_id)
         if unit is None:
@@ -238,8 +239,10 @@ async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: dateti
         )
         content = content_of(unit, values)
         last = published.get(unit_id)
-        if is_news(unit, content, last):
-            records.append(Published(unit_id, (last.version if last else 0) + 1, content))
+        candidate = Seen.of((last.version if last else 0) + 1, content)
+        if is_news(unit, candidate, last):
+            records.append(Published(unit_id, candidate.version, content))
+            candidates[unit_id] = candidate
     if not records:
         return
     as_of = now.astimezone(VIETNAM)
@@ -247,8 +250,7 @@ async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: dateti
         [indicator_record(r.content, version=r.version, as_of=as_of) for r in records]
     )
     await deps.store.save_published((r, as_of.isoformat(), _utc(as_of)) for r in records)
-    for record in records:
-        published[record.unit_id] = Seen.of(record.version, record.content)
+    published.update(candidates)
     deps.metrics.records_published.inc(len(records))
     # a gauge moves only when its unit's record does
     contents = {record.unit_id: record.content for record in records}

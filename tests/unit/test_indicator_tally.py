@@ -153,10 +153,11 @@ def test_a_closed_unit_publishes_one_last_record() -> None:
     open_content = content_of(unit("D1"), {})
     closed = unit("D1", active=False, revision=2)
     closed_content = content_of(closed, {})
-    assert is_news(unit("D1"), open_content, None)
-    assert not is_news(unit("D1"), open_content, Seen.of(1, open_content))
-    assert is_news(closed, closed_content, Seen.of(1, open_content))
-    assert not is_news(closed, closed_content, Seen.of(2, closed_content | {"name": "other"}))
+    assert is_news(unit("D1"), Seen.of(1, open_content), None)
+    assert not is_news(unit("D1"), Seen.of(2, open_content), Seen.of(1, open_content))
+    assert is_news(closed, Seen.of(2, closed_content), Seen.of(1, open_content))
+    other = Seen.of(2, closed_content | {"name": "other"})
+    assert not is_news(closed, Seen.of(3, closed_content), other)
     assert tally.organisation.is_active("D1")
 
 

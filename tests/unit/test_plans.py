@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.plans import PlanError, load_plans, parse_plan, plans_in_force, target_for
+from shared.plans import (
+    PlanError,
+    load_plans,
+    parse_plan,
+    plans_in_force,
+    target_for,
+    targets_for,
+)
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "plans"
 
@@ -55,6 +62,13 @@ def test_the_nearest_scoped_plan_wins_and_a_national_plan_comes_last() -> None:
     assert target_for(plans, chain, "female_key_leader_agency_share", 2031) is None
     assert target_for(plans, chain, "female_staff_share", 2026) is None
     assert [p.id for p in plans_in_force(plans, ["U-0777"])] == ["national"]
+    names = ["female_key_leader_division_share", "female_key_leader_agency_share", "x"]
+    found = targets_for(plans, chain, names, 2025)
+    assert {n: t and (t.plan, t.year, t.value) for n, t in found.items()} == {
+        "female_key_leader_division_share": ("local", 2025, 0.90),
+        "female_key_leader_agency_share": ("national", 2025, 0.60),
+        "x": None,
+    }
 
 
 def test_at_equal_scope_the_plan_issued_last_wins() -> None:

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from services.indicators.domain.contributions import Key
 from shared.contract import INDICATOR_IDS, IndicatorValue, Target
-from shared.plans import Plan, target_for
+from shared.plans import Plan, targets_for
 
 
 @dataclass(frozen=True)
@@ -128,9 +128,11 @@ def indicator_values(
 ) -> dict[str, IndicatorValue]:
     """Every indicator of the unit whose ancestor chain (itself first) is ``chain``."""
     values: dict[str, IndicatorValue] = {}
-    for indicator, (numerator, denominator) in figures(counters, unit_id).items():
+    counted = figures(counters, unit_id)
+    targets = targets_for(plans, chain, counted, year)
+    for indicator, (numerator, denominator) in counted.items():
         value = _value(numerator, denominator)
-        target = target_for(plans, chain, indicator, year)
+        target = targets[indicator]
         values[indicator] = IndicatorValue(
             value=None if value is None else float(value),
             numerator=numerator,

@@ -54,11 +54,13 @@ class Seen:
         return cls(version, bool(content["active"]), fingerprint(content))
 
 
-def is_news(unit: UnitChanged, content: Content, last: Seen | None) -> bool:
+def is_news(unit: UnitChanged, candidate: Seen, last: Seen | None) -> bool:
+    """Whether ``candidate`` (the unit's fresh content, as it would be kept once
+    published) is news after ``last``."""
     if not unit.registered:
         return False
     if last is None:
         return True
-    if not content["active"] and not last.active:
+    if not candidate.active and not last.active:
         return False  # its last record is out already
-    return fingerprint(content) != last.fingerprint
+    return candidate.fingerprint != last.fingerprint
