@@ -94,6 +94,8 @@ def make_producer(settings: KafkaSettings, *, service: str) -> AIOKafkaProducer:
         client_id=f"parity-{service}-producer",
         acks="all",
         enable_idempotence=True,
+        # Every batch waits for its sends before it commits: a linger would be added to
+        # each batch. Records sent while a request is in flight are still batched.
         linger_ms=0,
         max_request_size=4 * 1024 * 1024,
         **client_options(settings),
