@@ -31,6 +31,7 @@ from shared.clock import ManualClock
 from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.plans import load_plans
+from shared.service import tune_collector
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests.generator import Record
@@ -92,7 +93,8 @@ async def in_process(
     services: Sequence[str] = SERVICES,
 ) -> AsyncIterator[None]:
     """The services (by default all three) running in this event loop, started before
-    this yields."""
+    this yields, in a process set up as theirs is (the garbage collector's thresholds)."""
+    tune_collector()
     personnel = PersonnelSettings(
         mongodb_url=mongodb_url,
         mongodb_database=names.database("personnel"),
