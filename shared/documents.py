@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import overload
 
 import bson
@@ -124,7 +125,9 @@ class Write:
     fields: Document
     history: list[HistoryEntry] | None = None  # None: a document without events
 
+    @cached_property
     def document(self) -> Document:
+        """The document as stored: built once, for the store and for any copy kept of it."""
         doc: Document = {"_id": self.subject, "rev": self.expected_rev + 1, **self.fields}
         if self.history is not None:
             doc["history"] = history_value(self.history)
@@ -147,9 +150,9 @@ async def save_subjects(collection: AsyncCollection[Document], writes: list[Writ
     if not writes:
         return []
     operations: list[InsertOne[Document] | ReplaceOne[Document]] = [
-        InsertOne(w.document())
+        InsertOne(w.document)
         if w.expected_rev == 0
-        else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document())
+        else ReplaceOne({"_id": w.subject, "rev": w.expected_rev}, w.document)
         for w in writes
     ]
     # one write per subject: the chunks may go at once

@@ -51,7 +51,7 @@ class RecentPeople:
         if not self._size:
             return
         for write in written:
-            self._kept[write.subject] = bson.encode(write.document(), codec_options=self._codec)
+            self._kept[write.subject] = bson.encode(write.document, codec_options=self._codec)
             self._kept.move_to_end(write.subject)
         while len(self._kept) > self._size:
             self._kept.popitem(last=False)
