@@ -9,24 +9,24 @@ from shared.documents import Stored, Write
 from shared.history import HistoryEntry
 
 
-def stored(subject: str, rev: int = 1) -> Write:
+def written(subject: str, rev: int = 1) -> Write:
     """The write that leaves the person at ``rev``."""
     return Write(subject=subject, expected_rev=rev - 1, fields={"gender": "female"}, history=[])
 
 
 def test_the_least_recently_used_person_goes_first() -> None:
     recent = RecentPeople(2)
-    recent.keep([stored("P1"), stored("P2")])
+    recent.keep([written("P1"), written("P2")])
     assert set(recent.get(["P1"])) == {"P1"}  # P1 used: P2 is now the oldest
-    recent.keep([stored("P3")])
+    recent.keep([written("P3")])
     assert set(recent.get(["P1", "P2", "P3"])) == {"P1", "P3"}
     assert len(recent) == 2
 
 
 def test_a_person_kept_again_replaces_the_older_copy_and_a_dropped_one_is_gone() -> None:
     recent = RecentPeople(10)
-    recent.keep([stored("P1", rev=1)])
-    recent.keep([stored("P1", rev=2)])
+    recent.keep([written("P1", rev=1)])
+    recent.keep([written("P1", rev=2)])
     assert recent.get(["P1"])["P1"].rev == 2
     recent.drop(["P1", "P9"])
     assert recent.get(["P1"]) == {}
@@ -34,7 +34,7 @@ def test_a_person_kept_again_replaces_the_older_copy_and_a_dropped_one_is_gone()
 
 def test_size_zero_keeps_nothing() -> None:
     recent = RecentPeople(0)
-    recent.keep([stored("P1")])
+    recent.keep([written("P1")])
     assert recent.get(["P1"]) == {}
 
 
