@@ -117,6 +117,13 @@ def render(r: Results) -> str:
             f" {f.percentile(f.seen_ms, 0.5):.0f} / {f.percentile(f.seen_ms, 0.99):.0f} ms"
             f" | | |",
         ]
+    if (q := r.province.quarter_freshness) is not None:
+        out += [
+            f"| 3 | the same at a quarter of the end-to-end rate ({len(q.published_ms)} of"
+            f" {q.sent} events at {q.rate:.1f}/s): p50 / p99 |"
+            f" {q.percentile(q.published_ms, 0.5):.0f} / {q.percentile(q.published_ms, 0.99):.0f}"
+            " ms | | |",
+        ]
     if (i := r.province.idle_freshness) is not None:
         idle50, idle99 = i.percentile(i.published_ms, 0.5), i.percentile(i.published_ms, 0.99)
         out += [

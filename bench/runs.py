@@ -59,6 +59,9 @@ class EndToEnd:
     store_commands: dict[str, tuple[int, float]]  # command -> (count, seconds in flight)
     written: dict[str, int]  # <service>.<collection> -> documents sent to be written
     freshness: Freshness | None = None
+    # the same events at a quarter of the end-to-end rate: where the latency stands below
+    # the load that the target names
+    quarter_freshness: Freshness | None = None
     idle_freshness: Freshness | None = None
 
     @property
@@ -82,7 +85,8 @@ async def end_to_end(
 ) -> EndToEnd:
     """Start the services, produce every record of ``province``, wait until the feed is
     settled. With a ``snapshot``, then run the freshness events at half the measured rate,
-    and then ``idle_events`` more, one every ``idle_interval`` seconds (an idle system)."""
+    as many again at a quarter of it, and then ``idle_events`` more, one every
+    ``idle_interval`` seconds (an idle system)."""
     names = Names.fresh(label)
     clock = ManualClock(province.now)
     meter = CpuMeter({"parity (this process)": os.getpid(), **infra.infra_pids})
@@ -95,6 +99,14 @@ async def end_to_end(
                 result.freshness = await _freshness(
                     infra, province, snapshot, freshness_events, rate=result.per_second / 2
                 )
+                result.quarter_freshness = await _freshness(
+                    infra,
+                    province,
+                    snapshot,
+                    freshness_events,
+                    rate=result.per_second / 4,
+                    first=freshness_events,
+                )
             if snapshot is not None and idle_events:
                 result.idle_freshness = await _freshness(
                     infra,
@@ -102,7 +114,7 @@ async def end_to_end(
                     snapshot,
                     idle_events,
                     rate=1 / idle_interval,
-                    first=freshness_events,
+                    first=2 * freshness_events,
                 )
             return result
     finally:
