@@ -7,9 +7,10 @@ consumer needs no other read, and a redelivery or a re-publication is recognised
 
 - ``parity.personnel.people.v1``: ``parity.person.changed``, keyed by person id.
 - ``parity.personnel.units.v1``: ``parity.unit.changed``, keyed by unit id, one partition,
-  compacted: the latest record per key is the whole organisation, which a consumer reads
-  from the beginning when it starts (the organisation is small: hundreds to thousands of
-  records).
+  kept forever: a consumer reads it from the beginning when it starts and keeps the highest
+  revision of each unit, which is the whole organisation (unit changes are few: hundreds
+  to thousands of records a year). Not compacted: compaction keeps a key's last record,
+  which need not be its newest revision (shared/kafka.py internal_topics).
 - ``parity.inspections.status.v1``: ``parity.unit.inspection_status``, keyed by unit id:
   the inspection facts of one unit (its own, not its subtree's).
 """

@@ -141,13 +141,17 @@ def internal_topics() -> list[TopicSpec]:
     """The topics between Parity's services (see ``shared.internal``).
 
     Each has one partition: its single consumer, the indicators service, keeps the whole
-    province in memory and must see every change of it in order. The people topic is kept
-    forever: the indicator service rebuilds its people from it (services/indicators/people.py).
+    province in memory and must see every change of it in order. Each is kept forever and
+    none is compacted: readers rebuild their state from the whole log (the indicator service
+    its people, every reader of the tree its units), keeping the highest revision of each
+    subject. Compaction keeps a key's last record, and with two writers of a subject (two
+    replicas, or a replica's sweep) the last record published need not be the newest
+    revision: a reader starting after compaction would keep the older state for good.
     """
     specs = [
         TopicSpec(PEOPLE_CHANGES_TOPIC, 1, kept_forever=True),
-        TopicSpec(UNIT_CHANGES_TOPIC, 1, compacted=True),
-        TopicSpec(INSPECTION_STATUS_TOPIC, 1, compacted=True),
+        TopicSpec(UNIT_CHANGES_TOPIC, 1, kept_forever=True),
+        TopicSpec(INSPECTION_STATUS_TOPIC, 1, kept_forever=True),
     ]
     return specs + [TopicSpec(dead_letter_topic(s.name), 1) for s in specs]
 

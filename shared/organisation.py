@@ -1,7 +1,7 @@
 """The organisation tree as the personnel service publishes it (``parity.personnel.units.v1``).
 
 A service that needs the tree (indicators, inspections, notifications) keeps it in memory:
-the topic is compacted and small, so :class:`UnitsFeed` reads it from the beginning when
+the topic is kept forever and small, so :class:`UnitsFeed` reads it from the beginning when
 the service starts (no consumer group, nothing committed) and then follows it. Every
 record carries a unit's whole placement, ``path`` included, so :class:`Organisation` is a
 plain map with queries; it keeps the highest ``revision`` per unit, which makes a replay

@@ -79,9 +79,9 @@ def topic_specs(settings: NotificationsSettings) -> list[TopicSpec]:
     partitions = settings.kafka.partitions
     inputs = [
         TopicSpec(settings.indicators_topic, partitions, compacted=True),
-        TopicSpec(settings.inspection_status_topic, 1, compacted=True),
+        TopicSpec(settings.inspection_status_topic, 1, kept_forever=True),
         TopicSpec(settings.people_changes_topic, 1, kept_forever=True),
-        TopicSpec(UNIT_CHANGES_TOPIC, 1, compacted=True),
+        TopicSpec(UNIT_CHANGES_TOPIC, 1, kept_forever=True),
     ]
     specs = [
         *all_topics(partitions),

@@ -1,5 +1,6 @@
-"""Topic configuration on the real broker (shared/kafka.py): the people topic is kept
-forever, also when it already existed with the broker's default retention."""
+"""Topic configuration on the real broker (shared/kafka.py): the internal topics are kept
+forever and not compacted, also when they already existed with the broker's default
+retention or compacted."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.internal import PEOPLE_CHANGES_TOPIC
+from services.notifications.app import topic_specs
+from services.notifications.settings import NotificationsSettings
+from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.kafka import TopicSpec, client_options, ensure_topics, internal_topics, topic_configs
 from shared.settings import KafkaSettings
 
@@ -26,20 +29,38 @@ async def configs(admin: AIOKafkaAdminClient, topic: str) -> dict[str, str]:
     return (await topic_configs(admin, [topic]))[topic]
 
 
-def test_the_people_topic_is_kept_forever_and_not_compacted() -> None:
-    [people] = [s for s in internal_topics() if s.name == PEOPLE_CHANGES_TOPIC]
-    assert people.kept_forever
-    assert not people.compacted
+STATE_TOPICS = (PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC, INSPECTION_STATUS_TOPIC)
 
 
+@pytest.mark.parametrize("topic", STATE_TOPICS)
+def test_an_internal_state_topic_is_kept_forever_and_not_compacted(topic: str) -> None:
+    """Its readers keep each subject's highest revision: compaction keeps the last record
+    of a key, which two writers of a subject can make an older revision."""
+    [spec] = [s for s in internal_topics() if s.name == topic]
+    assert spec.kept_forever
+    assert not spec.compacted
+
+
+def test_the_notification_service_asks_for_the_same_configuration(
+    kafka_settings: KafkaSettings, mongodb_url: str
+) -> None:
+    settings = NotificationsSettings(mongodb_url=mongodb_url, kafka=kafka_settings)
+    specs = {s.name: s for s in topic_specs(settings)}
+    for topic in STATE_TOPICS:
+        assert specs[topic].kept_forever, topic
+        assert not specs[topic].compacted, topic
+
+
+@pytest.mark.parametrize("compacted", [False, True])
 async def test_a_topic_kept_forever_is_configured_so_even_when_it_exists(
-    kafka_settings: KafkaSettings, admin: AIOKafkaAdminClient
+    kafka_settings: KafkaSettings, admin: AIOKafkaAdminClient, compacted: bool
 ) -> None:
     topic = f"kept-{uuid.uuid4().hex[:8]}"
     try:
-        await ensure_topics(kafka_settings, [TopicSpec(topic, 1)])
+        await ensure_topics(kafka_settings, [TopicSpec(topic, 1, compacted=compacted)])
         before = await configs(admin, topic)
         assert before["retention.ms"] != "-1"
+        assert before["cleanup.policy"] == ("compact" if compacted else "delete")
 
         created = await ensure_topics(kafka_settings, [TopicSpec(topic, 1, kept_forever=True)])
         assert created == []
