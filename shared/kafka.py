@@ -120,6 +120,17 @@ class TopicSpec:
         return configs
 
 
+def feed_topic(name: str, partitions: int) -> TopicSpec:
+    """The indicator feed (or a test's copy of it): compacted, a unit's last record is its
+    status."""
+    return TopicSpec(name, partitions, compacted=True)
+
+
+def state_topic(name: str) -> TopicSpec:
+    """A topic between Parity's services (or a test's copy of one); see internal_topics."""
+    return TopicSpec(name, 1, kept_forever=True)
+
+
 def contract_topics(partitions: int) -> list[TopicSpec]:
     """The contract's topics: inbound ones with their dead-letter topics, and the outbound feeds.
 
@@ -131,7 +142,7 @@ def contract_topics(partitions: int) -> list[TopicSpec]:
         count = 1 if topic == "hr.units.v1" else partitions
         specs += [TopicSpec(topic, count), TopicSpec(dead_letter_topic(topic), 1)]
     specs += [
-        TopicSpec(INDICATORS_TOPIC, partitions, compacted=True),
+        feed_topic(INDICATORS_TOPIC, partitions),
         TopicSpec(NOTIFICATIONS_TOPIC, partitions),
     ]
     return specs
@@ -149,9 +160,9 @@ def internal_topics() -> list[TopicSpec]:
     revision: a reader starting after compaction would keep the older state for good.
     """
     specs = [
-        TopicSpec(PEOPLE_CHANGES_TOPIC, 1, kept_forever=True),
-        TopicSpec(UNIT_CHANGES_TOPIC, 1, kept_forever=True),
-        TopicSpec(INSPECTION_STATUS_TOPIC, 1, kept_forever=True),
+        state_topic(PEOPLE_CHANGES_TOPIC),
+        state_topic(UNIT_CHANGES_TOPIC),
+        state_topic(INSPECTION_STATUS_TOPIC),
     ]
     return specs + [TopicSpec(dead_letter_topic(s.name), 1) for s in specs]
 

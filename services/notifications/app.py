@@ -39,7 +39,14 @@ from shared.clock import Clock, SystemClock
 from shared.contract import dead_letter_topic
 from shared.dead_letters import DeadLetters
 from shared.internal import UNIT_CHANGES_TOPIC, PersonChanged, UnitChanged, UnitInspectionStatus
-from shared.kafka import TopicSpec, all_topics, ensure_topics, make_broker
+from shared.kafka import (
+    TopicSpec,
+    all_topics,
+    ensure_topics,
+    feed_topic,
+    make_broker,
+    state_topic,
+)
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.organisation import Organisation, UnitsFeed
 from shared.plans import load_plans
@@ -78,10 +85,10 @@ def topic_specs(settings: NotificationsSettings) -> list[TopicSpec]:
     """Every topic the service reads or writes, with a dead-letter topic for each input."""
     partitions = settings.kafka.partitions
     inputs = [
-        TopicSpec(settings.indicators_topic, partitions, compacted=True),
-        TopicSpec(settings.inspection_status_topic, 1, kept_forever=True),
-        TopicSpec(settings.people_changes_topic, 1, kept_forever=True),
-        TopicSpec(UNIT_CHANGES_TOPIC, 1, kept_forever=True),
+        feed_topic(settings.indicators_topic, partitions),
+        state_topic(settings.inspection_status_topic),
+        state_topic(settings.people_changes_topic),
+        state_topic(UNIT_CHANGES_TOPIC),
     ]
     specs = [
         *all_topics(partitions),
