@@ -3,10 +3,12 @@
     python -m services.indicators.drift     # settings from the environment, like the service
 
 It rebuilds the tally from the people topic and the stored facts in one pass (no
-differences applied), computes every unit's status, and compares it with the last record
-the service published (``unit_status`` and ``indicator_history``). Exit status 0 when they
-agree, 1 with the differences listed. The service itself runs the same comparison when it
-is given its partitions, and publishes what differs; this command only reports.
+differences applied), at the instant the service last published at (so that time passing
+since, a training ageing out, is not taken for drift), computes every unit's status, and
+compares it with the last record the service published (``unit_status`` and
+``indicator_history``). Exit status 0 when they agree, 1 with the differences listed.
+The service itself runs the same comparison when it is given its partitions, and
+publishes what differs; this command only reports.
 """
 
 from __future__ import annotations
@@ -64,11 +66,12 @@ def _what_differs(content: dict[str, Any], last: dict[str, Any]) -> list[str]:
 async def check(
     store: IndicatorsStore, people: PeopleLog, plans: list[Plan], rules: Rules, clock: Clock
 ) -> int:
-    now = clock.now()
+    progress = await store.progress()
+    now = progress.at or clock.now()  # what was last published was computed then
     facts = await store.load_facts()
     tally = Tally.of(
         units=facts.units,
-        people=await people.newest(until=await store.people_end()),
+        people=await people.newest(until=progress.people_end),
         inspections=facts.inspections,
         rules=rules,
         now=now,

@@ -1,13 +1,15 @@
 """What the indicator service does: take facts, keep the tally, publish what changed.
 
 Each function takes its collaborators as keyword-only parameters. The order of a batch is
-unit and inspection facts written, then records published (awaited), then what was
-published written, then the consumer commits; people are not written: they are on the
-people topic already, which a reload reads (people.py). A crash anywhere in between is
-repaired by :func:`reload`, which runs after every partition assignment (start-up,
+unit and inspection facts written, then the progress (how far the people topic was
+applied, the instant records are computed at), then records published (awaited), then
+what was published written, then the consumer commits; people are not written: they are
+on the people topic already, which a reload reads (people.py). A crash anywhere in between
+is repaired by :func:`reload`, which runs after every partition assignment (start-up,
 restart, a replica taking over), before the next batch or sweep (the assignment marks the
-province ``stale``): it rebuilds the tally from the people topic and the stored facts and
-publishes every unit whose status differs from its last published record. Re-processing a
+province ``stale``): it rebuilds the tally from the people topic and the stored facts, at
+the recorded instant, and publishes every unit whose status differs from its last recorded
+record: a record published and not recorded comes out again the same. Re-processing a
 batch is harmless: facts carry revisions.
 """
 
@@ -41,6 +43,7 @@ class Province:
 
     tally: Tally
     published: dict[str, Seen] = field(default_factory=dict)  # unit -> its last record
+    recorded_at: datetime | None = None  # the instant the store says records are computed at
     # A batch or sweep failed half-way (Kafka or the store down): the tally may hold facts
     # whose records were never published or recorded, and the batch that comes again would
     # find nothing new in them. Or the partitions were just assigned. The next batch or
@@ -103,14 +106,15 @@ async def _apply_changes(
     if not (news.people or news.units or news.inspections):
         return
     await deps.store.save_facts(units=news.units, inspections=news.inspections)
-    if news.people:  # before anything is published from them (see people.py)
-        await deps.store.save_people_end(people_end)
     now = deps.clock.now()
+    if news.people:  # before anything is published from them (see people.py)
+        await _record_progress(deps=deps, now=now, people_end=people_end)
     if tally.in_a_new_year(now):
         await _in_a_new_year(deps=deps, now=now)
         return
     units = {u.unit_id for u in news.units}  # a unit's record shows its name, place, state
-    touched = tally.refresh_people({p.person_id for p in news.people}, now)
+    # and the people due by now: the tally is then what a rebuild at ``now`` would be
+    touched = tally.refresh_people({p.person_id for p in news.people} | tally.due(now), now)
     touched |= tally.refresh_units({i.unit_id for i in news.inspections} | units, now)
     await publish_changes(touched | units, deps=deps, now=now)
 
@@ -143,9 +147,13 @@ async def _reload(*, deps: Collaborators) -> None:
     # The old province goes first: two at once would double the peak memory. Should this
     # fail half-way, the province is stale, and nothing reads it before the next reload.
     deps.province.tally, deps.province.published = Tally(rules=deps.rules), {}
-    people = await deps.people.newest(until=await deps.store.people_end())
+    progress = await deps.store.progress()
+    people = await deps.people.newest(until=progress.people_end)
     facts = await deps.store.load_facts()
-    now = deps.clock.now()
+    # At the instant the last records were computed at: a record published and not
+    # recorded is published again the same. Time passing since is the next sweep's.
+    now = progress.at or deps.clock.now()
+    deps.province.recorded_at = progress.at
     tally = Tally.holding(
         units=facts.units, people=people, inspections=facts.inspections, rules=deps.rules
     )
@@ -245,6 +253,8 @@ async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: dateti
             candidates[unit_id] = candidate
     if not records:
         return
+    if deps.province.recorded_at != now:
+        await _record_progress(deps=deps, now=now)
     as_of = now.astimezone(VIETNAM)
     await deps.feed.publish(
         [indicator_record(r.content, version=r.version, as_of=as_of) for r in records]
@@ -255,6 +265,14 @@ async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: dateti
     # a gauge moves only when its unit's record does
     contents = {record.unit_id: record.content for record in records}
     observe_targets(deps.metrics, deps.plans, _roots(tally), contents)
+
+
+async def _record_progress(
+    *, deps: Collaborators, now: datetime, people_end: int | None = None
+) -> None:
+    """Before records computed at ``now`` are published (see :func:`_reload`)."""
+    await deps.store.save_progress(at=now, people_end=people_end)
+    deps.province.recorded_at = now
 
 
 async def in_steps(steps: Steps) -> set[str]:

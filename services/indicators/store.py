@@ -6,9 +6,11 @@
   only replaces an older revision. People are not kept here: a reload reads them from the
   people topic (people.py). (A ``people`` collection written by an older version is
   neither read nor written.)
-- ``meta``: ``{_id: "people", end}``, the offset of the people topic up to which people
-  were applied by a batch that went on to publish (written before it publishes): a reload
-  reads the topic that far, so that it computes what such a batch may have published.
+- ``meta``: ``{_id: "people", end, at}`` (:class:`Progress`), written before records are
+  published: ``end``, the offset of the people topic up to which people were applied by a
+  batch that went on to publish; ``at``, the instant the records were computed at. A reload
+  reads the topic that far and computes at that instant, so that a record published but
+  not recorded (the service stopped in between) is published again the same.
 - ``indicator_history``: every published record, ``_id`` = ``<unit_id>:<version>``, for
   reports "as of" a past date, and for the service itself the content it last published.
 - ``unit_status``: per unit, a ``version`` (and ``as_of``) published on the feed: a
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from pymongo import ASCENDING, InsertOne, ReplaceOne
@@ -53,6 +56,12 @@ class Published:
 
 
 @dataclass(frozen=True)
+class Progress:
+    people_end: int  # 0: no person applied yet
+    at: datetime | None  # None: nothing published yet (or by a version that did not say)
+
+
+@dataclass(frozen=True)
 class StoredFacts:
     units: list[UnitChanged]
     inspections: list[UnitInspectionStatus]
@@ -75,14 +84,19 @@ class IndicatorsStore:
         ]
         return StoredFacts(units, inspections)
 
-    async def save_people_end(self, end: int) -> None:
-        """People up to offset ``end`` (exclusive) of the people topic are applied."""
-        await self._db["meta"].replace_one({"_id": "people"}, {"end": end}, upsert=True)
+    async def save_progress(self, *, at: datetime, people_end: int | None = None) -> None:
+        """Records computed at ``at`` are about to be published, from the people up to
+        offset ``people_end`` (exclusive) of the people topic (None: as before)."""
+        fields: Document = {"at": at.isoformat()}
+        if people_end is not None:
+            fields["end"] = people_end
+        await self._db["meta"].update_one({"_id": "people"}, {"$set": fields}, upsert=True)
 
-    async def people_end(self) -> int:
-        """Where :meth:`save_people_end` last left it (0: no person applied yet)."""
-        doc = await self._db["meta"].find_one({"_id": "people"})
-        return int(doc["end"]) if doc else 0
+    async def progress(self) -> Progress:
+        """Where :meth:`save_progress` last left it."""
+        doc = await self._db["meta"].find_one({"_id": "people"}) or {}
+        at = doc.get("at")
+        return Progress(int(doc.get("end", 0)), datetime.fromisoformat(at) if at else None)
 
     async def save_facts(
         self, *, units: Iterable[UnitChanged], inspections: Iterable[UnitInspectionStatus]

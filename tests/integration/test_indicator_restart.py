@@ -167,3 +167,74 @@ async def test_records_published_and_not_recorded_are_published_again_the_same(
     published = contents(failing_feed)
     for unit_version, republished in contents(again_feed).items():
         assert republished == published[unit_version], unit_version
+
+
+def trained_women(feed: ListFeed, unit_id: str, version: int) -> int:
+    """The numerator of the trained-women indicator in a unit's record of that version."""
+    for _, key, value, _ in feed.records:
+        data = json.loads(value)["data"]
+        if key.decode() == unit_id and data["version"] == version:
+            numerator: int = data["indicators"]["trained_share_of_planned_women"]["numerator"]
+            return numerator
+    raise AssertionError(f"no record {unit_id}:{version}")
+
+
+def completed_expiring(at: datetime) -> datetime:
+    """A training completed so that it stops qualifying just after ``at`` (five years)."""
+    return at.replace(year=at.year - 5)
+
+
+async def test_a_record_not_recorded_is_published_again_the_same_after_time_has_passed(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """A batch publishes a trained woman and fails to record it; her training ages out
+    before the service comes back. The reload computes at the instant the batch did, so the
+    version published again carries the same content; the sweep then publishes the
+    training aged out as the next version."""
+    db = mongo[database_name]
+    clock = ManualClock(NOW)
+    people = ListPeople()
+    first, _ = started(db, clock, people)
+    await apply_changes([unit(u) for u in TREE], deps=first, people_end=people.end)
+
+    failing, failing_feed = started(db, clock, people, store=FailingRecord(db))
+    failing.province.tally, failing.province.published = (
+        first.province.tally,
+        first.province.published,
+    )
+    failing.province.stale = False
+    expiring = completed_expiring(NOW + timedelta(seconds=30))
+    woman = people.published(person("W1", pools=("D1",), trainings=(expiring,)))
+    with pytest.raises(ConnectionError):
+        await apply_changes([woman], deps=failing, people_end=people.end)
+    assert trained_women(failing_feed, "A", 2) == 1
+
+    clock.advance(timedelta(minutes=1))  # the training stops qualifying meanwhile
+    again, again_feed = started(db, clock, people)
+    await sweep(deps=again)
+    published = contents(failing_feed)
+    republished = contents(again_feed)
+    for unit_version in published:
+        assert republished[unit_version] == published[unit_version], unit_version
+    assert trained_women(again_feed, "A", 3) == 0
+
+
+async def test_a_batch_publishes_what_time_changed_without_waiting_for_the_sweep(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """A training ages out; the next batch, about someone else, publishes that too: what a
+    batch publishes is what a rebuild at its instant would give."""
+    db = mongo[database_name]
+    clock = ManualClock(NOW)
+    people = ListPeople()
+    deps, feed = started(db, clock, people)
+    expiring = completed_expiring(NOW + timedelta(seconds=30))
+    woman = people.published(person("W1", pools=("D1",), trainings=(expiring,)))
+    await apply_changes([*(unit(u) for u in TREE), woman], deps=deps, people_end=people.end)
+    assert trained_women(feed, "A", 1) == 1
+
+    clock.advance(timedelta(minutes=1))
+    man = people.published(person("M1", gender="male", home="D2", positions=(("D2", "head"),)))
+    await apply_changes([man], deps=deps, people_end=people.end)
+    assert trained_women(feed, "A", 2) == 0
+    assert trained_women(feed, "D1", 2) == 0  # D1 moved by the time passed alone

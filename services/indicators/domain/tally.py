@@ -28,6 +28,7 @@ from services.indicators.domain.contributions import (
     person_contribution,
     unit_contribution,
 )
+from services.indicators.domain.due import DueTimes
 from services.indicators.domain.person_facts import PersonFacts
 from shared.clock import VIETNAM
 from shared.internal import PersonChanged, UnitChanged, UnitInspectionStatus
@@ -75,7 +76,7 @@ class Tally:
     _unit_parts: dict[str, Part] = field(default_factory=dict)
     _keys: dict[Key, Key] = field(default_factory=dict)  # the keys of the counters, shared
     _naming: dict[str, set[str]] = field(default_factory=dict)  # unit -> people naming it
-    _valid_until: dict[str, datetime] = field(default_factory=dict)
+    _due: DueTimes = field(default_factory=DueTimes)  # when contributions change by themselves
 
     def __post_init__(self) -> None:
         for person in self.people.values():
@@ -166,7 +167,7 @@ class Tally:
         self._people_parts.clear()
         self._unit_parts.clear()
         self._keys = {}
-        self._valid_until.clear()
+        self._due.clear()
         for count, person_id in enumerate(self.people, start=1):
             self._take_person(person_id, now)
             if count % pause_every == 0:
@@ -208,7 +209,7 @@ class Tally:
 
     def due(self, now: datetime) -> set[str]:
         """People whose contribution changes by itself at or before ``now``."""
-        return {p for p, until in self._valid_until.items() if until <= now}
+        return self._due.due(now)
 
     def _settle_units(self, units: set[str], changed: set[Key]) -> set[str]:
         for unit_id in units:
@@ -220,10 +221,7 @@ class Tally:
         if person is None:
             return set()
         new, valid_until = person_contribution(person, self.organisation, now, self.rules)
-        if valid_until is None:
-            self._valid_until.pop(person_id, None)
-        else:
-            self._valid_until[person_id] = valid_until
+        self._due.put(person_id, valid_until)
         return self._replace(self._people_parts, person_id, new)
 
     def _take_unit(self, unit_id: str) -> set[Key]:
