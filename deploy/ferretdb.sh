@@ -14,7 +14,13 @@
 #   deploy/postgres.sh, which up/down/status/reset then start, stop, check and wipe too;
 #   set: that server, and FerretDB uses PostgreSQL whatever FERRETDB_BACKEND says),
 #   FERRETDB_LOG_LEVEL (warn), FERRETDB_DEBUG_PORT (unset: debug HTTP listener disabled),
-#   FERRETDB_GOGC (800: the Go collector's GOGC for the FerretDB process).
+#   FERRETDB_GOGC (800: the Go collector's GOGC for the FerretDB process),
+#   FERRETDB_SETUP_USERNAME and FERRETDB_SETUP_PASSWORD (unset: no authentication; set: a
+#   client must authenticate, SCRAM-SHA-256, as that user, which FerretDB creates in
+#   FERRETDB_SETUP_DATABASE, default admin, when it first sets up an empty store; a later
+#   start keeps the user and password it has). FerretDB 1.24 calls this authentication
+#   experimental (--test-enable-new-auth); it reads the password from the environment, so
+#   it never appears on a command line.
 set -euo pipefail
 
 COMPONENT=ferretdb
@@ -144,6 +150,18 @@ backend_args() {
     fi
 }
 
+# auth_flags: sets AUTH_FLAGS, what makes FerretDB require a user (see
+# FERRETDB_SETUP_USERNAME above), and exports the setup variables FerretDB reads.
+auth_flags() {
+    AUTH_FLAGS=()
+    [[ -n ${FERRETDB_SETUP_USERNAME:-} ]] || return 0
+    [[ -n ${FERRETDB_SETUP_PASSWORD:-} ]] ||
+        die "FERRETDB_SETUP_USERNAME is set without FERRETDB_SETUP_PASSWORD (it has no default)"
+    export FERRETDB_SETUP_USERNAME FERRETDB_SETUP_PASSWORD
+    export FERRETDB_SETUP_DATABASE="${FERRETDB_SETUP_DATABASE:-admin}"
+    AUTH_FLAGS=(--test-enable-new-auth)
+}
+
 debug_addr() {
     if [[ -n ${FERRETDB_DEBUG_PORT:-} ]]; then echo "$HOST:$FERRETDB_DEBUG_PORT"; else echo "-"; fi
 }
@@ -189,6 +207,7 @@ cmd_up() {
     mkdir -p "$SQLITE_DIR" "$STATE_DIR"
     local -a backend
     mapfile -t backend < <(backend_args)
+    auth_flags
 
     rotate_log "$LOGFILE"
     printf '%s: starting FerretDB %s (%s)\n' "$COMPONENT" "$(bin_version)" "${backend[0]}" >>"$LOGFILE"
@@ -201,6 +220,7 @@ cmd_up() {
         --state-dir="$STATE_DIR" \
         --debug-addr="$(debug_addr)" \
         --telemetry=disable \
+        "${AUTH_FLAGS[@]}" \
         --log-level="${FERRETDB_LOG_LEVEL:-warn}"
     pid="$(read_pid ferretdb)"
     info "starting (pid $pid, ${backend[0]#--}, log ${LOGFILE#"$ROOT"/})"

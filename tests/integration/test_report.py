@@ -41,7 +41,7 @@ from shared.store import make_mongo_client
 from tests import reference, reference_inspections
 from tests.generator import ProvinceShape, Record, generate_province
 from tests.integration.province_pipeline import running_pipeline
-from tests.integration.test_security import free_ports, kafka_script
+from tests.local_servers import deploy_script, free_ports
 
 PLAN = "lang-son-dolisa-2022"
 D1 = datetime(2025, 12, 31, 15, 0, tzinfo=VIETNAM)
@@ -69,11 +69,11 @@ def kafka_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSe
         "KAFKA_CONTROLLER_PORT": str(controller),
         "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m",
     }
-    kafka_script("up", env, timeout=180)
+    deploy_script("kafka.sh", "up", env, timeout=180)
     try:
         yield KafkaSettings(bootstrap_servers=f"127.0.0.1:{plaintext}", partitions=3)
     finally:
-        kafka_script("down", env, timeout=60)
+        deploy_script("kafka.sh", "down", env, timeout=60)
 
 
 def expected_figures(now: datetime) -> Figures:

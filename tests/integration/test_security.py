@@ -8,8 +8,6 @@ import asyncio
 import logging
 import os
 import secrets
-import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,43 +23,15 @@ from pydantic import SecretStr
 
 from shared.kafka import TopicSpec, client_options, ensure_topics, make_broker, make_producer
 from shared.settings import KafkaSettings
+from tests.local_servers import deploy_script, free_ports
 
-ROOT = Path(__file__).resolve().parents[2]
-KAFKA_SCRIPT = ROOT / "deploy" / "kafka.sh"
 SCRAM_USER = "parity-test"
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 @dataclass(frozen=True)
 class SecureKafka:
     settings: KafkaSettings  # SASL_SSL, SCRAM-SHA-512, trusting the broker's CA
     ca_file: Path
-
-
-def kafka_script(command: str, env: dict[str, str], timeout: float) -> None:
-    done = subprocess.run(
-        [str(KAFKA_SCRIPT), command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(
-            f"deploy/kafka.sh {command} failed ({done.returncode}) for the SASL_SSL broker:\n"
-            f"{done.stdout}\n{done.stderr}"
-        )
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +51,7 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
         "KAFKA_SCRAM_PASSWORD": password,
         "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m",
     }
-    kafka_script("up", env, timeout=180)
+    deploy_script("kafka.sh", "up", env, timeout=180)
     try:
         ca_file = data / "kafka" / "tls" / "ca.crt"
         settings = KafkaSettings(
@@ -95,7 +65,7 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
         )
         yield SecureKafka(settings=settings, ca_file=ca_file)
     finally:
-        kafka_script("down", env, timeout=60)
+        deploy_script("kafka.sh", "down", env, timeout=60)
 
 
 @pytest.fixture

@@ -7,30 +7,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.settings import KafkaSettings
+from tests.local_servers import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PARTITIONS = 3
 # How each component's process is recognised in /proc/PID/cmdline (as in the scripts).
 MARKERS = {"kafka": "kafka.Kafka", "ferretdb": "ferretdb --handler="}
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 class InfrastructureError(RuntimeError):

@@ -16,7 +16,8 @@ from typing import IO
 
 from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
-from tests.reliability.infra import DEPLOY, PARTITIONS, ROOT, Infrastructure, free_ports
+from tests.local_servers import free_ports
+from tests.reliability.infra import DEPLOY, PARTITIONS, ROOT, Infrastructure
 
 SERVICES = ("personnel", "inspections", "indicators")
 STARTUP_FAILED = "Application startup failed. Exiting."  # uvicorn's last line then
