@@ -77,14 +77,30 @@ def history_value(entries: Iterable[HistoryEntry]) -> Binary:
     return binary_entries([entry_document(e) for e in entries])
 
 
+def packed(document: Document) -> Binary:
+    """A nested document stored as one binary field (BSON), for a field only Parity's code
+    reads: FerretDB stores every nested field with its type, at a cost on every write
+    (see above; the indicator service's history records likewise)."""
+    return Binary(bson.encode(document))
+
+
+def unpacked(value: object) -> Document:
+    """A field written by :func:`packed`, or the document itself as written before it."""
+    if isinstance(value, bytes):  # PyMongo reads a generic binary field as bytes
+        return dict(bson.decode(value))
+    if isinstance(value, dict):
+        return value
+    raise TypeError(f"a packed document is binary or a document, not {type(value).__name__}")
+
+
 def binary_entries(documents: list[Document]) -> Binary:
-    return Binary(bson.encode({"entries": documents}))
+    return packed({"entries": documents})
 
 
 def history_documents(value: object) -> list[Document]:
     """The entries of a stored history, as documents (binary, or an array as written before)."""
-    if isinstance(value, bytes):  # PyMongo reads a generic binary field as bytes
-        return list(bson.decode(value)["entries"])
+    if isinstance(value, bytes):
+        return list(unpacked(value)["entries"])
     if isinstance(value, list):
         return value
     if value is None:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from shared.clock import VIETNAM
+from shared.documents import unpacked
 
 DIVISION_LEVELS = frozenset({"division"})
 
@@ -53,7 +54,7 @@ def parse_record(document: Mapping[str, Any]) -> UnitStatus:
                 numerator=int(raw["numerator"]),
                 denominator=None if raw["denominator"] is None else int(raw["denominator"]),
             )
-            for name, raw in document["indicators"].items()
+            for name, raw in unpacked(document["indicators"]).items()
         }
         instant = datetime.fromisoformat(document["as_of_utc"])
         if instant.tzinfo is None:

@@ -27,6 +27,9 @@ async def test_the_last_record_is_read_through_the_checkpoint_and_beyond_it(
     for version in range(1, last + 1):
         await store.save_published([(record("A", version, version), AS_OF, AS_OF_UTC)])
     assert await store.load_published() == {"A": record("A", last, last)}
+    stored = await db["indicator_history"].find_one({"_id": f"A:{last}"})
+    assert stored is not None
+    assert isinstance(stored["indicators"], bytes)  # packed (see store.py)
     assert await db["unit_status"].find_one({"_id": "A"}) == {
         "_id": "A",
         "version": CHECKPOINT_EVERY,
@@ -34,8 +37,9 @@ async def test_the_last_record_is_read_through_the_checkpoint_and_beyond_it(
     }
     assert await store.load_published(["A", "B"]) == {"A": record("A", last, last)}
 
-    # records without a checkpoint written by hand: A's next two, and B's first (B has no
-    # checkpoint at all, so it is found only when it is asked for)
+    # records without a checkpoint written by hand, indicators as nested documents as
+    # written before they were packed: A's next two, and B's first (B has no checkpoint at
+    # all, so it is found only when it is asked for)
     for unit_id, version in (("A", last + 1), ("A", last + 2), ("B", 1)):
         published = record(unit_id, version, version)
         await db["indicator_history"].insert_one(

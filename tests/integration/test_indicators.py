@@ -21,6 +21,7 @@ from services.indicators.people import PeopleTopic
 from services.indicators.store import IndicatorsStore
 from shared.clock import VIETNAM, ManualClock
 from shared.contract import INDICATORS_TOPIC, dead_letter_topic
+from shared.documents import packed, unpacked
 from shared.envelope import encode_structured, new_event
 from shared.internal import (
     PEOPLE_CHANGES_TOPIC,
@@ -134,7 +135,7 @@ async def test_feed_new_year_poison_and_drift_check(
     history = indicators.db["indicator_history"]
     d2 = await history.find({"unit_id": "D2"}).sort("version", -1).to_list(1)
     assert d2 != []
-    await history.update_one(
-        {"_id": d2[0]["_id"]}, {"$set": {"indicators.female_staff_share.numerator": 7}}
-    )
+    tampered = unpacked(d2[0]["indicators"])
+    tampered["female_staff_share"]["numerator"] = 7
+    await history.update_one({"_id": d2[0]["_id"]}, {"$set": {"indicators": packed(tampered)}})
     assert await check(store, people, PLANS, rules, indicators.clock) == 1

@@ -17,6 +17,7 @@ from services.reporting.history import (
     snapshots,
     utc_text,
 )
+from shared.documents import packed
 
 
 def document(unit_id: str, version: int, as_of_utc: str, **extra: Any) -> dict[str, Any]:
@@ -83,6 +84,15 @@ def test_a_count_has_no_denominator_and_a_bad_document_is_named() -> None:
         parse_record(broken)
     with pytest.raises(HistoryError, match="U-9:4"):
         parse_record({k: v for k, v in broken.items() if k != "indicators"})
+
+
+def test_a_record_reads_the_same_with_its_indicators_packed_as_stored_or_not() -> None:
+    plain = document("U-1", 2, "2025-01-01T00:00:00.000000+00:00")
+    stored = plain | {"indicators": bytes(packed(plain["indicators"]))}  # as PyMongo reads it
+    assert parse_record(stored) == parse_record(plain)
+    assert parse_record(stored).indicators["female_staff_share"].denominator == 4
+    with pytest.raises(HistoryError, match="U-1:2"):
+        parse_record(plain | {"indicators": "not a document"})
 
 
 def test_the_tree_of_a_snapshot_follows_its_parent_links_and_skips_closed_units() -> None:
