@@ -124,6 +124,15 @@ def render(r: Results) -> str:
             f" {q.percentile(q.published_ms, 0.5):.0f} / {q.percentile(q.published_ms, 0.99):.0f}"
             " ms | | |",
         ]
+    if (c := r.province.ceiling_freshness) is not None:
+        c50, c99 = c.percentile(c.published_ms, 0.5), c.percentile(c.published_ms, 0.99)
+        above = ", above the end-to-end rate: they queue" if c.rate > p.per_second else ""
+        met = verdict(c50 <= 100 and c99 <= 500)
+        out += [
+            f"| 3 | the same at half the upsert ceiling, the rate the target names"
+            f" ({len(c.published_ms)} of {c.sent} events at {c.rate:.1f}/s{above}): p50 / p99"
+            f" | {c50:.0f} / {c99:.0f} ms | ≤ 100 / 500 ms | {met} |",
+        ]
     if (i := r.province.idle_freshness) is not None:
         idle50, idle99 = i.percentile(i.published_ms, 0.5), i.percentile(i.published_ms, 0.99)
         out += [

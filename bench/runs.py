@@ -62,6 +62,10 @@ class EndToEnd:
     # the same events at a quarter of the end-to-end rate: where the latency stands below
     # the load that the target names
     quarter_freshness: Freshness | None = None
+    # the same events at half the upsert ceiling's rate, the rate the target names: above
+    # what Parity sustains end to end here, so they queue, and the figures grow with the
+    # number of events sent
+    ceiling_freshness: Freshness | None = None
     idle_freshness: Freshness | None = None
 
     @property
@@ -82,11 +86,12 @@ async def end_to_end(
     freshness_events: int = 0,
     idle_events: int = 0,
     idle_interval: float = 2.0,
+    ceiling_rate: float | None = None,
 ) -> EndToEnd:
     """Start the services, produce every record of ``province``, wait until the feed is
     settled. With a ``snapshot``, then run the freshness events at half the measured rate,
-    as many again at a quarter of it, and then ``idle_events`` more, one every
-    ``idle_interval`` seconds (an idle system)."""
+    as many again at a quarter of it, as many again at half ``ceiling_rate`` if given, and
+    then ``idle_events`` more, one every ``idle_interval`` seconds (an idle system)."""
     names = Names.fresh(label)
     clock = ManualClock(province.now)
     meter = CpuMeter({"parity (this process)": os.getpid(), **infra.infra_pids})
@@ -107,6 +112,17 @@ async def end_to_end(
                     rate=result.per_second / 4,
                     first=freshness_events,
                 )
+            runs = 2
+            if snapshot is not None and freshness_events and ceiling_rate is not None:
+                result.ceiling_freshness = await _freshness(
+                    infra,
+                    province,
+                    snapshot,
+                    freshness_events,
+                    rate=ceiling_rate / 2,
+                    first=2 * freshness_events,
+                )
+                runs = 3
             if snapshot is not None and idle_events:
                 result.idle_freshness = await _freshness(
                     infra,
@@ -114,7 +130,7 @@ async def end_to_end(
                     snapshot,
                     idle_events,
                     rate=1 / idle_interval,
-                    first=2 * freshness_events,
+                    first=runs * freshness_events,
                 )
             return result
     finally:
