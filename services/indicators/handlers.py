@@ -1,8 +1,8 @@
 """What the indicator service does: take facts, keep the tally, publish what changed.
 
 Each function takes its collaborators as keyword-only parameters. The order of a batch is
-unit and inspection facts written, then the progress (how far the people topic was
-applied, the instant records are computed at), then records published (awaited), then
+the progress written (how far the people topic was applied, the instant records are
+computed at), then unit and inspection facts, then records published (awaited), then
 what was published written, then the consumer commits; people are not written: they are
 on the people topic already, which a reload reads (people.py). A crash anywhere in between
 is repaired by :func:`reload`, which runs after every partition assignment (start-up,
@@ -105,10 +105,11 @@ async def _apply_changes(
     )
     if not (news.people or news.units or news.inspections):
         return
-    await deps.store.save_facts(units=news.units, inspections=news.inspections)
     now = deps.clock.now()
-    if news.people:  # before anything is published from them (see people.py)
-        await _record_progress(deps=deps, now=now, people_end=people_end)
+    # Before the facts, and before anything is published from the people (see people.py):
+    # a reload after this batch then computes at its instant, never at an earlier one.
+    await _record_progress(deps=deps, now=now, people_end=people_end if news.people else None)
+    await deps.store.save_facts(units=news.units, inspections=news.inspections)
     if tally.in_a_new_year(now):
         await _in_a_new_year(deps=deps, now=now)
         return

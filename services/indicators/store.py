@@ -6,8 +6,8 @@
   only replaces an older revision. People are not kept here: a reload reads them from the
   people topic (people.py). (A ``people`` collection written by an older version is
   neither read nor written.)
-- ``meta``: ``{_id: "people", end, at}`` (:class:`Progress`), written before records are
-  published: ``end``, the offset of the people topic up to which people were applied by a
+- ``meta``: ``{_id: "people", end, at}`` (:class:`Progress`), written before a batch's
+  facts and records: ``end``, the offset of the people topic up to which people were applied by a
   batch that went on to publish; ``at``, the instant the records were computed at. A reload
   reads the topic that far and computes at that instant, so that a record published but
   not recorded (the service stopped in between) is published again the same.

@@ -6,6 +6,7 @@ of each record)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -238,3 +239,44 @@ async def test_a_batch_publishes_what_time_changed_without_waiting_for_the_sweep
     await apply_changes([man], deps=deps, people_end=people.end)
     assert trained_women(feed, "A", 2) == 0
     assert trained_women(feed, "D1", 2) == 0  # D1 moved by the time passed alone
+
+
+class FailingProgress(IndicatorsStore):
+    """The store going away when a batch's progress is to be written."""
+
+    async def save_progress(self, *, at: datetime, people_end: int | None = None) -> None:
+        raise ConnectionError("the store went away")
+
+
+def as_of(feed: ListFeed, unit_id: str, version: int) -> datetime:
+    for _, key, value, _ in feed.records:
+        data = json.loads(value)["data"]
+        if key.decode() == unit_id and data["version"] == version:
+            return datetime.fromisoformat(data["as_of"])
+    raise AssertionError(f"no record {unit_id}:{version}")
+
+
+async def test_no_fact_of_a_batch_is_published_as_of_an_instant_before_it(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """A batch renames a unit and fails before it wrote its progress. The reload that
+    follows computes at the instant of the batch before; the rename comes out with the
+    batch when it comes again, as of its own instant, not earlier."""
+    db = mongo[database_name]
+    clock = ManualClock(NOW)
+    people = ListPeople()
+    first, _ = started(db, clock, people)
+    await apply_changes([unit(u) for u in TREE], deps=first, people_end=people.end)
+
+    clock.advance(timedelta(minutes=1))
+    renamed_at = clock.now()
+    rename = unit("D2", revision=2, name="D2 renamed")
+    failing = dataclasses.replace(first, store=FailingProgress(db))
+    with pytest.raises(ConnectionError):
+        await apply_changes([rename], deps=failing, people_end=people.end)
+
+    clock.advance(timedelta(minutes=1))
+    again, again_feed = started(db, clock, people)
+    await sweep(deps=again)  # the reload
+    await apply_changes([rename], deps=again, people_end=people.end)  # the batch again
+    assert as_of(again_feed, "D2", 2) >= renamed_at
