@@ -6,8 +6,10 @@ its key), the inspection is folded again and written on condition that nobody wr
 meanwhile (a lost race is retried from a fresh read). Then the own status of every unit the
 inspection names, before or after, is recomputed from the stored inspections and written
 the same way, and each change is published before the consumer commits. A redelivered
-event re-sends the current statuses of its units and rewrites its recommendations, so a
-crash between two of these writes loses nothing.
+event re-sends the current statuses of its units and rewrites its recommendations, and so
+does the sweep for a due inspection it finds already written (a sweep is not redelivered:
+its agenda entries stay due until it has published, so it comes again), so a crash between
+two of these writes loses nothing.
 """
 
 from __future__ import annotations
@@ -73,9 +75,17 @@ def by_subject(events: Iterable[InboundEvent]) -> dict[str, list[InboundEvent]]:
 
 
 async def apply_inspection_events(
-    new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
+    new_events: Mapping[str, Sequence[InboundEvent]],
+    *,
+    deps: Collaborators,
+    swept: bool = False,
 ) -> None:
-    """Fold the inspections named (with their new events, possibly none) and write them."""
+    """Fold the inspections named (with their new events, possibly none) and write them.
+
+    ``swept``: the sweep found them due. Their agenda entries stay as they are until the
+    sweep has published what followed (it reschedules them then): should it stop half-way,
+    the entries are still due, and the next sweep finds the inspections written and sends
+    their units' statuses again, as a redelivery does. Nothing redelivers a sweep."""
     subjects = set(new_events)
     units: set[str] = set()
     republish: set[str] = set()
@@ -97,7 +107,9 @@ async def apply_inspection_events(
             old_anomalies = current.fields.get("anomalies", [])
             if len(history) == len(current.history) and fields == current.fields:
                 outcome[subject] = (events, duplicates, [])
-                if duplicates and current.rev:
+                # a redelivery, or the sweep again: what followed the write may not have
+                # happened
+                if (duplicates or swept) and current.rev:
                     republish |= named
                     repairs.append((state, current.rev))
                 continue
@@ -109,9 +121,10 @@ async def apply_inspection_events(
             writes.append(Write(subject, current.rev, fields, history))
             folded[subject] = (state, named)
         before = {subject: s.fields for subject, s in stored.items()}
-        await deps.store.agenda.expect(
-            entries_to_expect((w.subject, w.fields, before.get(w.subject)) for w in writes)
-        )
+        if not swept:  # a swept inspection's entry is due now: earlier than any new one
+            await deps.store.agenda.expect(
+                entries_to_expect((w.subject, w.fields, before.get(w.subject)) for w in writes)
+            )
         conflicts = set(await deps.store.save_inspections(writes))
         for write in writes:
             if write.subject not in conflicts:
@@ -210,7 +223,7 @@ async def sweep(deps: Collaborators) -> None:
     subjects = sorted(due)
     for start in range(0, len(subjects), SWEEP_CHUNK):
         chunk = subjects[start : start + SWEEP_CHUNK]
-        await apply_inspection_events({i: () for i in chunk}, deps=deps)
+        await apply_inspection_events({i: () for i in chunk}, deps=deps, swept=True)
     if due:
         await deps.store.agenda.reschedule(due)
     tracker, year = deps.tracker, now.astimezone(VIETNAM).year

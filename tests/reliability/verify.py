@@ -6,7 +6,9 @@ Nothing lost, nothing doubled, looked at three ways:
   (a re-send after a crash) carries the same figures both times; the indicator service's
   stored status is the latest record published;
 - the projections: every valid inbound event is in its subject's stored history exactly
-  once (personnel: units and people; inspections: inspections), and nothing else is;
+  once (personnel: units and people; inspections: inspections), and nothing else is; and
+  where a difference comes from: each person, unit and unit's inspection status at the
+  same revision where it is stored, on its internal topic and in the indicator service;
 - the dead letters: every poison record is on its topic's DLQ with the reason
   ``decode_record`` gives for it, nothing valid is, and the internal DLQs are empty.
 """
@@ -33,7 +35,12 @@ from shared.contract import (
 )
 from shared.documents import history_documents
 from shared.envelope import PoisonRecord, decode_record, one_line
-from shared.internal import PEOPLE_CHANGES_TOPIC
+from shared.internal import (
+    INSPECTION_STATUS_TOPIC,
+    PEOPLE_CHANGES_TOPIC,
+    UnitInspectionStatus,
+    decode_change,
+)
 from shared.kafka import internal_topics
 from shared.settings import KafkaSettings
 from shared.store import Document
@@ -231,4 +238,28 @@ async def check_projections(
         if fact["revision"] != units.get(fact["_id"]):
             found.projections.append(
                 f"indicators unit {fact['_id']}: rev {fact['revision']} != {units.get(fact['_id'])}"
+            )
+    await _check_inspection_statuses(kafka, mongo, names, found)
+
+
+async def _check_inspection_statuses(
+    kafka: KafkaSettings, mongo: AsyncMongoClient[Document], names: Names, found: Findings
+) -> None:
+    """Each unit's inspection status at the same revision in the inspection service's store,
+    newest on the status topic, and held by the indicator service: where a status was lost."""
+    inspections = mongo[names.database("inspections")]["unit_inspections"]
+    stored = {d["_id"]: d["rev"] async for d in inspections.find({}, {"rev": 1})}
+    published: dict[str, int] = {}
+    for record in await read_to_end(kafka, INSPECTION_STATUS_TOPIC):
+        change = decode_change(record.value)
+        if isinstance(change, UnitInspectionStatus):
+            published[change.unit_id] = max(change.revision, published.get(change.unit_id, 0))
+    indicators = mongo[names.database("indicators")]["unit_inspections"]
+    held = {d["_id"]: d["revision"] async for d in indicators.find({}, {"revision": 1})}
+    for unit_id in sorted(stored.keys() | published.keys() | held.keys()):
+        revisions = (stored.get(unit_id), published.get(unit_id), held.get(unit_id))
+        if len(set(revisions)) > 1:
+            found.projections.append(
+                f"inspection status {unit_id}: rev {revisions[0]} stored by inspections,"
+                f" {revisions[1]} newest on the topic, {revisions[2]} held by indicators"
             )

@@ -1,0 +1,94 @@
+"""The inspections service's sweep stopped half-way, on the real FerretDB: a future-dated
+event takes effect, the inspection and its unit's status are written, and the status is
+not published (the service dies, or Kafka is away). The sweep that comes again finds the
+inspection written and must still publish the unit's status: nothing redelivers a sweep."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.inspections.handlers import Collaborators, apply_inspection_events, sweep
+from services.inspections.metrics import make_inspection_metrics
+from services.inspections.store import InspectionsStore
+from shared.clock import VIETNAM, ManualClock
+from shared.contract import INSPECTIONS_TOPIC
+from shared.envelope import InboundEvent, decode_record, encode_structured, new_event
+from shared.internal import UnitInspectionStatus
+from shared.organisation import Organisation
+from shared.store import Document
+from tests.facts import TREE, unit
+
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=VIETNAM)
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.statuses: list[UnitInspectionStatus] = []
+
+    async def publish(self, statuses: list[UnitInspectionStatus]) -> None:
+        self.statuses.extend(statuses)
+
+
+class FailingSink(ListSink):
+    async def publish(self, statuses: list[UnitInspectionStatus]) -> None:
+        raise ConnectionError("Kafka went away")
+
+
+def inbound(type_: str, at: datetime, data: dict[str, Any], number: int) -> InboundEvent:
+    event = new_event(
+        source="inspections/test", type_=type_, subject="I1", time=at, data=data,
+        event_id=f"e{number}",
+    )  # fmt: skip
+    value, headers = encode_structured(event)
+    return decode_record(INSPECTIONS_TOPIC, value, headers)
+
+
+def events() -> list[InboundEvent]:
+    planned = {
+        "inspection_id": "I1", "title": "Kiểm tra quy hoạch cán bộ nữ", "kind": "examination",
+        "scope": ["planning"], "unit_ids": ["D2"], "lead_unit_id": "A",
+        "inter_sectoral": False, "planned_start": "2026-09-01", "planned_end": "2026-09-30",
+    }  # fmt: skip
+    recommendation = {
+        "recommendation_id": "R1", "unit_id": "D2", "summary": "Bổ sung", "due": "2026-12-31",
+    }  # fmt: skip
+    return [
+        inbound("inspection.planned", NOW - timedelta(days=60), planned, 1),
+        # effective tomorrow: it waits for the sweep
+        inbound("inspection.recommendation_issued", NOW + timedelta(days=1), recommendation, 2),
+    ]
+
+
+async def test_a_sweep_that_wrote_and_did_not_publish_publishes_when_it_comes_again(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    store = InspectionsStore(mongo[database_name])
+    await store.create_indexes()
+    organisation = Organisation()
+    for unit_id in TREE:
+        organisation.apply(unit(unit_id))
+    clock, sink = ManualClock(NOW), ListSink()
+    deps = Collaborators(
+        store=store,
+        statuses=sink,
+        organisation=organisation,
+        clock=clock,
+        metrics=make_inspection_metrics(),
+    )
+    await apply_inspection_events({"I1": events()}, deps=deps)
+    before = max(s.revision for s in sink.statuses if s.unit_id == "D2")
+
+    clock.advance(timedelta(days=2))
+    with pytest.raises(ConnectionError):
+        await sweep(dataclasses.replace(deps, statuses=FailingSink()))
+    stored = await store.unit_inspections.find_one({"_id": "D2"})
+    assert stored is not None
+    assert stored["rev"] == before + 1  # written, not published
+
+    await sweep(deps)  # the sweep again (after a restart, or on its next tick)
+    assert max(s.revision for s in sink.statuses if s.unit_id == "D2") == before + 1
