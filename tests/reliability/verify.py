@@ -6,9 +6,11 @@ Nothing lost, nothing doubled, looked at three ways:
   (a re-send after a crash) carries the same figures both times; the indicator service's
   stored status is the latest record published;
 - the projections: every valid inbound event is in its subject's stored history exactly
-  once (personnel: units and people; inspections: inspections), and nothing else is; and
-  where a difference comes from: each person, unit and unit's inspection status at the
-  same revision where it is stored, on its internal topic and in the indicator service;
+  once (personnel: units and people; inspections: inspections), and nothing else is; and,
+  to tell where a difference comes from, the same revision of each person in personnel's
+  store and on the people topic, of each unit in personnel's and the indicator service's
+  stores, and of each unit's inspection status in the inspection service's store, on the
+  status topic and in the indicator service's store;
 - the dead letters: every poison record is on its topic's DLQ with the reason
   ``decode_record`` gives for it, nothing valid is, and the internal DLQs are empty.
 """
