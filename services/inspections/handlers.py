@@ -120,8 +120,8 @@ async def apply_inspection_events(
             outcome[subject] = (events, duplicates, new_anomalies)
             writes.append(Write(subject, current.rev, fields, history))
             folded[subject] = (state, named)
-        before = {subject: s.fields for subject, s in stored.items()}
         if not swept:  # a swept inspection's entry is due now: earlier than any new one
+            before = {subject: s.fields for subject, s in stored.items()}
             await deps.store.agenda.expect(
                 entries_to_expect((w.subject, w.fields, before.get(w.subject)) for w in writes)
             )

@@ -17,11 +17,12 @@ from services.inspections.metrics import make_inspection_metrics
 from services.inspections.store import InspectionsStore
 from shared.clock import VIETNAM, ManualClock
 from shared.contract import INSPECTIONS_TOPIC
-from shared.envelope import InboundEvent, decode_record, encode_structured, new_event
+from shared.envelope import CloudEvent, InboundEvent, new_event
 from shared.internal import UnitInspectionStatus
 from shared.organisation import Organisation
 from shared.store import Document
 from tests.facts import TREE, unit
+from tests.integration.personnel_wiring import inbound
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=VIETNAM)
 
@@ -39,16 +40,15 @@ class FailingSink(ListSink):
         raise ConnectionError("Kafka went away")
 
 
-def inbound(type_: str, at: datetime, data: dict[str, Any], number: int) -> InboundEvent:
-    event = new_event(
+def event(type_: str, at: datetime, data: dict[str, Any], number: int) -> CloudEvent:
+    return new_event(
         source="inspections/test", type_=type_, subject="I1", time=at, data=data,
         event_id=f"e{number}",
     )  # fmt: skip
-    value, headers = encode_structured(event)
-    return decode_record(INSPECTIONS_TOPIC, value, headers)
 
 
-def events() -> list[InboundEvent]:
+def events() -> dict[str, list[InboundEvent]]:
+    """Inspection I1 of unit D2, as the subscriber hands it to the handler."""
     planned = {
         "inspection_id": "I1", "title": "Kiểm tra quy hoạch cán bộ nữ", "kind": "examination",
         "scope": ["planning"], "unit_ids": ["D2"], "lead_unit_id": "A",
@@ -57,11 +57,14 @@ def events() -> list[InboundEvent]:
     recommendation = {
         "recommendation_id": "R1", "unit_id": "D2", "summary": "Bổ sung", "due": "2026-12-31",
     }  # fmt: skip
-    return [
-        inbound("inspection.planned", NOW - timedelta(days=60), planned, 1),
-        # effective tomorrow: it waits for the sweep
-        inbound("inspection.recommendation_issued", NOW + timedelta(days=1), recommendation, 2),
-    ]
+    return inbound(
+        INSPECTIONS_TOPIC,
+        [
+            event("inspection.planned", NOW - timedelta(days=60), planned, 1),
+            # effective tomorrow: it waits for the sweep
+            event("inspection.recommendation_issued", NOW + timedelta(days=1), recommendation, 2),
+        ],
+    )
 
 
 async def test_a_sweep_that_wrote_and_did_not_publish_publishes_when_it_comes_again(
@@ -80,7 +83,7 @@ async def test_a_sweep_that_wrote_and_did_not_publish_publishes_when_it_comes_ag
         clock=clock,
         metrics=make_inspection_metrics(),
     )
-    await apply_inspection_events({"I1": events()}, deps=deps)
+    await apply_inspection_events(events(), deps=deps)
     before = max(s.revision for s in sink.statuses if s.unit_id == "D2")
 
     clock.advance(timedelta(days=2))
