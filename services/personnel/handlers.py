@@ -104,7 +104,12 @@ async def apply_person_events(
                 continue
             writes.append(Write(subject, current.rev, fields, history))
         await deps.store.expect_due("people", _new_due(writes, stored))
-        await deps.store.ties.add(ties_to_add(_tie_changes(writes, stored)))
+        new_ties = ties_to_add(_tie_changes(writes, stored))
+        await deps.store.ties.add(new_ties)
+        if new_ties and await deps.store.tree_moved():
+            # a unit writer moved the tree after the read above, and its re-fold of the
+            # people tied to the units it changed may have missed the ties just added
+            continue
         # a write with new events needs no marker: uncommitted, they come again from Kafka,
         # and their redelivery re-sends the current state
         unannounced = [w for w in writes if not outcome[w.subject][0]]

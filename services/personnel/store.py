@@ -122,6 +122,10 @@ class PersonnelStore:
         self.know_directory(directory, version)
         return directory
 
+    async def tree_moved(self) -> bool:
+        """Whether the tree changed since the directory last returned was read."""
+        return await self.tree_version() != self._directory_version
+
     def know_directory(self, directory: UnitDirectory, version: int) -> None:
         """The directory as of tree ``version``: read, or derived by the writer of that
         version from the units it read and wrote (which saves reading them all again)."""

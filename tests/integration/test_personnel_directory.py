@@ -4,20 +4,22 @@ unless another writer moved the tree between its read and its bump."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.personnel.documents import unit_state_from_document
+from services.personnel.documents import person_fields, unit_state_from_document
+from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import UnitDirectory, UnitState
-from services.personnel.handlers import Collaborators, apply_unit_events
+from services.personnel.handlers import Collaborators, apply_person_events, apply_unit_events
 from services.personnel.store import PersonnelStore
-from shared.contract import UNITS_TOPIC
+from services.personnel.ties import UnitTies
+from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.envelope import CloudEvent, InboundEvent
 from shared.store import Document
 from tests import events as ev
-from tests.integration.personnel_wiring import collaborators
+from tests.integration.personnel_wiring import NOW, collaborators
 from tests.integration.personnel_wiring import inbound as unit_events
 
 
@@ -99,3 +101,55 @@ async def test_a_tree_moved_by_another_writer_meanwhile_is_read_again(
     assert store.unit_reads == 1
     assert directory == await fresh_directory(db)
     assert {"P", "A", "A2"} <= directory.registered
+
+
+class TiesWithAHook(UnitTies):
+    """Runs something once, just before the next ties are added."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db["unit_people"], db["people"])
+        self.before_adding: Callable[[], Awaitable[None]] | None = None
+
+    async def add(self, people_by_unit: Mapping[str, Iterable[str]]) -> None:
+        if self.before_adding is not None and people_by_unit:
+            run, self.before_adding = self.before_adding, None
+            await run()
+        await super().add(people_by_unit)
+
+
+async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reaches_her(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """Replica B closes D1 after replica A read the tree and before A tied X to D1: B's
+    re-fold of D1's people misses X, so A must see the tree moved and fold X again."""
+    db = mongo[database_name]
+    store = PersonnelStore(db)
+    ties = store.ties = TiesWithAHook(db)
+    deps = collaborators(store)
+    units = collaborators(PersonnelStore(db))  # replica B, the units' writer
+    tree = [
+        ev.unit_registered("P", None, "province", day=-100),
+        ev.unit_registered("A", "P", "agency", day=-100),
+        ev.unit_registered("D1", "A", day=-100),
+        ev.unit_registered("D2", "A", day=-100),
+        ev.unit_registered("D3", "A", day=-100),
+    ]
+    await apply_unit_events(inbound(tree), deps=units)
+    await apply_person_events(
+        unit_events(PERSONNEL_TOPIC, [ev.person_registered("X", "D2", day=-20)]), deps=deps
+    )
+
+    async def close_d1() -> None:
+        await apply_unit_events(inbound([ev.unit_merged("D1", "D3", day=-10)]), deps=units)
+
+    ties.before_adding = close_d1
+    await apply_person_events(
+        unit_events(PERSONNEL_TOPIC, [ev.appointed("X", "D1", "deputy_head", day=-15)]), deps=deps
+    )
+
+    assert ties.before_adding is None, "the hook did not run: the test proves nothing"
+    stored = (await PersonnelStore(db).load("people", ["X"]))["X"]
+    directory = await fresh_directory(db)
+    refolded = person_fields(fold_person("X", stored.history, directory, NOW))
+    assert stored.fields == refolded
+    assert "D1" not in {p["unit_id"] for p in stored.fields["positions"]}
