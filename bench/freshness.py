@@ -16,13 +16,14 @@ import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
-from bench.probe import FeedRecord, FeedWatcher
+from bench.probe import FeedRecord, PersonChangeRecord, TopicWatcher
 from shared.contract import PERSONNEL_TOPIC
+from shared.documents import instant
 from shared.envelope import CloudEvent, encode_structured, new_event
 from tests.generator.state import Snapshot
 
@@ -65,13 +66,18 @@ def appointments(
     return chosen
 
 
-@dataclass(frozen=True)
+@dataclass
 class Freshness:
     sent: int
     rate: float  # events/s actually offered
     published_ms: list[float]  # produced -> indicator record produced (Kafka CreateTimes)
     seen_ms: list[float]  # produced -> indicator record received by a consumer
     missing: int  # events whose record did not come within the wait
+    # where the time goes, for the events whose person change was seen too: produced ->
+    # the person change published (the personnel service), and that change -> the
+    # indicator record published (the indicator service)
+    personnel_ms: list[float] = field(default_factory=list)
+    indicators_ms: list[float] = field(default_factory=list)
 
     def percentile(self, values: Sequence[float], q: float) -> float:
         ordered = sorted(values)
@@ -80,7 +86,8 @@ class Freshness:
 
 async def measure(
     producer: AIOKafkaProducer,
-    watcher: FeedWatcher,
+    watcher: TopicWatcher[FeedRecord],
+    changes: TopicWatcher[PersonChangeRecord],
     chosen: Sequence[Appointment],
     *,
     base: dict[str, int],
@@ -88,7 +95,8 @@ async def measure(
     wait_seconds: float = 60.0,
 ) -> Freshness:
     """Produce ``chosen`` at ``rate`` events/s (an absolute schedule, no drift), then match
-    each one to the feed record that reflects it."""
+    each one to the feed record that reflects it, and to the person change that carries it
+    (``changes`` watches the people topic between the two services)."""
     sent: Counter[str] = Counter()
     expected: list[tuple[str, int]] = []
     futures = []
@@ -121,15 +129,34 @@ async def measure(
             await asyncio.wait_for(watcher.arrived.wait(), timeout=0.5)
         except TimeoutError:
             continue
-    published, seen, missing = [], [], 0
-    for (unit_id, count), produced in zip(expected, produced_ms, strict=True):
+    while not all(_carrying(changes.records, a.event) for a in chosen):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)  # the changes came before the feed records: a moment more
+    result = Freshness(len(chosen), offered, [], [], 0)
+    for appointment, (unit_id, count), produced in zip(chosen, expected, produced_ms, strict=True):
         record = _match(watcher.records, unit_id, count)
         if record is None:
-            missing += 1
+            result.missing += 1
             continue
-        published.append(float(record.published_ms - produced))
-        seen.append(float(record.seen_ms - produced))
-    return Freshness(len(chosen), offered, published, seen, missing)
+        result.published_ms.append(float(record.published_ms - produced))
+        result.seen_ms.append(float(record.seen_ms - produced))
+        change = _carrying(changes.records, appointment.event)
+        if change is not None:
+            result.personnel_ms.append(float(change.published_ms - produced))
+            result.indicators_ms.append(float(record.published_ms - change.published_ms))
+    return result
+
+
+def _carrying(
+    records: Sequence[PersonChangeRecord], event: CloudEvent
+) -> PersonChangeRecord | None:
+    """The first change of the event's person that carries its appointment."""
+    time = instant(event.time)
+    return next(
+        (r for r in records if r.person_id == event.subject and time in r.appointment_times),
+        None,
+    )
 
 
 def _match(records: Sequence[FeedRecord], unit_id: str, count: int) -> FeedRecord | None:

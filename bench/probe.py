@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -18,6 +18,7 @@ from shared.settings import KafkaSettings
 
 Groups = dict[str, Sequence[str]]
 APPOINTMENTS = "female_share_of_appointments_ytd"
+R = TypeVar("R")
 
 
 class LagProbe:
@@ -108,12 +109,21 @@ class FeedRecord:
     seen_ms: int  # when this watcher received it
 
 
+@dataclass(frozen=True)
+class PersonChangeRecord:
+    person_id: str
+    appointment_times: frozenset[str]  # the `time` of each appointment the change carries
+    published_ms: int  # the record's CreateTime (set by the personnel service's producer)
+
+
 @dataclass
-class FeedWatcher:
-    """Reads gender-equality.indicators.v1 from its end onwards, keeping every record."""
+class TopicWatcher(Generic[R]):
+    """Reads partitions from their end onwards, keeping every record as ``parse`` makes it
+    (from the Kafka record and the instant this watcher received it, in ms)."""
 
     settings: KafkaSettings
-    records: list[FeedRecord] = field(default_factory=list)
+    parse: Callable[[Any, int], R]
+    records: list[R] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     _consumer: AIOKafkaConsumer | None = None
@@ -134,7 +144,7 @@ class FeedWatcher:
             batches = await consumer.getmany(timeout_ms=100)
             seen_ms = int(time.time() * 1000)
             for batch in batches.values():
-                self.records.extend(feed_record(r, seen_ms) for r in batch)
+                self.records.extend(self.parse(r, seen_ms) for r in batch)
             if batches:
                 self.arrived.set()
 
@@ -144,6 +154,15 @@ class FeedWatcher:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._consumer is not None:
             await self._consumer.stop()
+
+
+def person_change_record(record: Any, seen_ms: int) -> PersonChangeRecord:
+    data = json.loads(record.value)["data"]
+    return PersonChangeRecord(
+        person_id=data["person_id"],
+        appointment_times=frozenset(a["time"] for a in data.get("appointments") or ()),
+        published_ms=record.timestamp,
+    )
 
 
 def feed_record(record: Any, seen_ms: int) -> FeedRecord:

@@ -23,10 +23,18 @@ from bench.pipeline import (
     start_processes,
     stop_processes,
 )
-from bench.probe import FeedWatcher, Groups, LagProbe, latest_appointments
+from bench.probe import (
+    Groups,
+    LagProbe,
+    TopicWatcher,
+    feed_record,
+    latest_appointments,
+    person_change_record,
+)
 from bench.profile import Sampler, StoreBusy, where_time_goes
 from shared.clock import ManualClock
 from shared.contract import INDICATORS_TOPIC, INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.internal import PEOPLE_CHANGES_TOPIC
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests.generator import Province
@@ -188,12 +196,15 @@ async def _freshness(
     first: int = 0,
 ) -> Freshness:
     base = latest_appointments(await read_to_end(infra.kafka, INDICATORS_TOPIC))
-    watcher = FeedWatcher(infra.kafka)
+    watcher = TopicWatcher(infra.kafka, feed_record)
+    changes = TopicWatcher(infra.kafka, person_change_record)
     await watcher.start(await infra.probe.partitions(INDICATORS_TOPIC))
     try:
+        await changes.start(await infra.probe.partitions(PEOPLE_CHANGES_TOPIC))
         chosen = appointments(snapshot, count, province.now, first=first)
-        return await measure(infra.producer, watcher, chosen, base=base, rate=rate)
+        return await measure(infra.producer, watcher, changes, chosen, base=base, rate=rate)
     finally:
+        await changes.stop()
         await watcher.stop()
 
 
