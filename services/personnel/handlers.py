@@ -171,45 +171,69 @@ async def apply_unit_events(
             # (what did land is re-sent by the next attempt: its events are duplicates then)
             await deps.store.clear_unpublished([markers[u] for u in unwritten])
             continue
-        markers |= await deps.store.mark_unpublished(
-            "units",
-            {u: int(documents[u].get("rev", 0)) + 1 for u in placement_updates},
-            deps.clock.now(),
-        )
-        await deps.store.update_placements(placement_updates)
+        moved, placement_markers = await _place(placement_updates, documents, deps=deps)
         changed = [unit_change(w.subject, w.expected_rev + 1, w.fields) for w in writes]
-        refreshed = await deps.store.load("units", placement_updates)
-        changed += [unit_change(u, s.rev, s.fields) for u, s in refreshed.items()]
-        await deps.changes.publish(changed + republish)
-        await deps.store.clear_unpublished(list(markers.values()))
+        await deps.changes.publish(changed + moved + republish)
+        await deps.store.clear_unpublished(list((markers | placement_markers).values()))
         for subject in subjects:
             _count(deps.metrics, *outcome[subject])
-        await refold_people_tied_to(subjects, deps=deps, tree=(read_at, UnitDirectory.of(states)))
+        version = await deps.store.bump_tree_version()
+        if version == read_at + 1:  # nobody moved the tree meanwhile: ours is the new one
+            deps.store.know_directory(UnitDirectory.of(states), version)
+        else:  # another writer did, and one of us derived placements from a stale tree
+            await place_again(deps=deps)
+        await refold_people_tied_to(subjects, deps=deps)
         return
     raise WriteContention(f"units kept changing: {sorted(subjects)[:5]}")
 
 
-async def refold_people_tied_to(
-    unit_ids: Iterable[str], *, deps: Collaborators, tree: tuple[int, UnitDirectory]
-) -> None:
+async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators) -> None:
     """A unit that arrived or closed changes the people tied to it: fold them again.
 
     Done for every unit event, redeliveries included, so that a crash after the unit was
     written but before its people were is repaired by the redelivery; people whose fold
-    does not change are not written.
-
-    ``tree``: the tree version read before the units were, and the unit directory of the
-    units as read and written since. When the bump finds that version + 1, no other writer
-    moved the tree meanwhile, and the directory is that of the new version: the people's
-    folds use it instead of reading every unit again.
+    does not change are not written. Called after the tree version was bumped: a person
+    writer that ties someone to these units later sees the new version (see
+    ``apply_person_events``).
     """
-    read_at, directory = tree
-    version = await deps.store.bump_tree_version()
-    if version == read_at + 1:
-        deps.store.know_directory(directory, version)
     people = await deps.store.ties.people_tied_to(unit_ids)
     for start in range(0, len(people), 500):
         await apply_person_events({p: () for p in people[start : start + 500]}, deps=deps)
+
+
+async def place_again(*, deps: Collaborators) -> None:
+    """Derive every unit's placement again from the units as stored now, and write and
+    publish those that differ.
+
+    Two writers of units at once (a replica's consumer and another's sweep) each derive
+    placements from the units they read; a unit that only the other's change moves keeps
+    the placement of the one that wrote last. Each writer bumps the tree version after
+    its writes, and the one whose bump finds that the other bumped since its read comes
+    here: its read now follows both writers' writes."""
+    documents = await deps.store.unit_documents()
+    states = {u: unit_state_from_document(d) for u, d in documents.items()}
+    placements = derive_tree(states)
+    updates = {}
+    for unit_id, state in states.items():
+        fields = unit_fields(state, placements.get(unit_id))
+        if any(fields[k] != documents[unit_id].get(k) for k in PLACEMENT_FIELDS):
+            updates[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
+    moved, markers = await _place(updates, documents, deps=deps)
+    await deps.changes.publish(moved)
+    await deps.store.clear_unpublished(list(markers.values()))
+
+
+async def _place(
+    updates: Mapping[str, Document], documents: Mapping[str, Document], *, deps: Collaborators
+) -> tuple[list[Change], dict[str, str]]:
+    """Write the placements of units that are not the subject of a write (announced first,
+    as no event brings them again); their changes and markers, to publish and clear."""
+    markers = await deps.store.mark_unpublished(
+        "units", {u: int(documents[u].get("rev", 0)) + 1 for u in updates}, deps.clock.now()
+    )
+    await deps.store.update_placements(updates)
+    refreshed = await deps.store.load("units", updates)
+    return [unit_change(u, s.rev, s.fields) for u, s in refreshed.items()], markers
 
 
 def _new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:

@@ -1,6 +1,7 @@
-"""The personnel service's unit directory after a batch of unit events, on the real
-FerretDB: the writer keeps the directory it derived instead of reading every unit again,
-unless another writer moved the tree between its read and its bump."""
+"""The personnel service's tree with two writers, on the real FerretDB: the writer of unit
+events keeps the directory it derived instead of reading every unit again, unless another
+writer moved the tree between its read and its bump, and then derives the placements
+again; a person writer that ties someone to a unit sees a closure written meanwhile."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.personnel.documents import person_fields, unit_state_from_document
+from services.personnel.documents import person_fields, unit_fields, unit_state_from_document
 from services.personnel.domain.people import fold_person
-from services.personnel.domain.units import UnitDirectory, UnitState
-from services.personnel.handlers import Collaborators, apply_person_events, apply_unit_events
+from services.personnel.domain.units import UnitDirectory, UnitState, derive_tree
+from services.personnel.handlers import (
+    PLACEMENT_FIELDS,
+    Collaborators,
+    apply_person_events,
+    apply_unit_events,
+)
 from services.personnel.store import PersonnelStore
 from services.personnel.ties import UnitTies
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
@@ -153,3 +159,40 @@ async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reac
     refolded = person_fields(fold_person("X", stored.history, directory, NOW))
     assert stored.fields == refolded
     assert "D1" not in {p["unit_id"] for p in stored.fields["positions"]}
+
+
+async def test_placements_derived_while_another_writer_moved_the_tree_are_derived_again(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """Replica B moves D2 under A2 after this writer read the units and before it merges
+    D1 into D2: the merge moves C (D1's child) under D2, and C's path must come out under
+    A2, as a derivation from every unit as stored gives it."""
+    db = mongo[database_name]
+    deps, store = wired(db)
+    tree = [
+        ev.unit_registered("P", None, "province", day=-100),
+        ev.unit_registered("A", "P", "agency", day=-100),
+        ev.unit_registered("A2", "P", "agency", day=-100),
+        ev.unit_registered("D1", "A", day=-100),
+        ev.unit_registered("D2", "A", day=-100),
+        ev.unit_registered("C", "D1", day=-100),
+    ]
+    await apply_unit_events(inbound(tree), deps=deps)
+
+    async def other_writes() -> None:
+        await apply_unit_events(
+            inbound([ev.unit_updated("D2", day=-20, parent_id="A2")]),
+            deps=collaborators(PersonnelStore(db)),
+        )
+
+    store.after_reading_units = other_writes
+    await apply_unit_events(inbound([ev.unit_merged("D1", "D2", day=-10)]), deps=deps)
+
+    assert store.after_reading_units is None, "the hook did not run: the test proves nothing"
+    documents = await PersonnelStore(db).unit_documents()
+    placements = derive_tree({u: unit_state_from_document(d) for u, d in documents.items()})
+    for unit_id, document in documents.items():
+        fields = unit_fields(unit_state_from_document(document), placements.get(unit_id))
+        stored = {k: document.get(k) for k in PLACEMENT_FIELDS}
+        assert stored == {k: fields[k] for k in PLACEMENT_FIELDS}, unit_id
+    assert documents["C"]["path"] == ["P", "A2", "D2"]
