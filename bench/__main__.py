@@ -4,7 +4,8 @@ Order: the raw upsert ceiling on the province's records; the province end to end
 services in this process, then freshness on the loaded province (at half the end-to-end
 rate, a quarter of it, half the upsert ceiling, and idle); the raw consume ceiling of the
 same records; a full rebuild by three service processes (their peak memory and a py-spy
-profile); the larger organisation end to end; the personnel service alone.
+profile); the larger organisation end to end; the personnel service alone; the raw upsert
+ceiling again, to show how far the machine's speed moved during the run.
 """
 
 from __future__ import annotations
@@ -113,6 +114,11 @@ async def run(settings: BenchSettings) -> report.Results:
             await recreate_topics(kafka, all_topics(kafka.partitions))
             personnel_run = await personnel_alone(infra, province)
             say(f"   {personnel_run.per_second:.1f} events/s ({personnel_run.seconds:.1f} s)")
+            say("1c. the raw upsert ceiling again: did the machine's speed hold?")
+            upsert_after = await upsert_ceiling(
+                mongo, f"bench_ceiling_{time.time_ns()}", province.records
+            )
+            say(f"   upsert {upsert_after.per_second:.0f}/s")
     finally:
         await producer.stop()
         await mongo.close()
@@ -124,6 +130,7 @@ async def run(settings: BenchSettings) -> report.Results:
         larger_records=len(larger.records),
         consume=consume,
         upsert=upsert,
+        upsert_after=upsert_after,
         upsert_array=upsert_array,
         province=province_run,
         rebuild=rebuilt,
