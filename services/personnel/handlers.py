@@ -109,6 +109,7 @@ async def apply_person_events(
         if new_ties and await deps.store.tree_moved():
             # a unit writer moved the tree after the read above, and its re-fold of the
             # people tied to the units it changed may have missed the ties just added
+            log.info("the tree moved during a fold of %d people: folding them again", len(writes))
             continue
         # a write with new events needs no marker: uncommitted, they come again from Kafka,
         # and their redelivery re-sends the current state
@@ -218,6 +219,8 @@ async def place_again(*, deps: Collaborators) -> None:
         fields = unit_fields(state, placements.get(unit_id))
         if any(fields[k] != documents[unit_id].get(k) for k in PLACEMENT_FIELDS):
             updates[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
+    if updates:
+        log.warning("the tree moved meanwhile: placements of %d units derived again", len(updates))
     moved, markers = await _place(updates, documents, deps=deps)
     await deps.changes.publish(moved)
     await deps.store.clear_unpublished(list(markers.values()))

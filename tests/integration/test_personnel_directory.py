@@ -5,9 +5,11 @@ again; a person writer that ties someone to a unit sees a closure written meanwh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+import pytest
 from pymongo import AsyncMongoClient
 
 from services.personnel.documents import person_fields, unit_fields, unit_state_from_document
@@ -124,7 +126,7 @@ class TiesWithAHook(UnitTies):
 
 
 async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reaches_her(
-    mongo: AsyncMongoClient[Document], database_name: str
+    mongo: AsyncMongoClient[Document], database_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Replica B closes D1 after replica A read the tree and before A tied X to D1: B's
     re-fold of D1's people misses X, so A must see the tree moved and fold X again."""
@@ -149,6 +151,7 @@ async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reac
         await apply_unit_events(inbound([ev.unit_merged("D1", "D3", day=-10)]), deps=units)
 
     ties.before_adding = close_d1
+    caplog.set_level(logging.INFO, logger="parity.personnel")
     await apply_person_events(
         unit_events(PERSONNEL_TOPIC, [ev.appointed("X", "D1", "deputy_head", day=-15)]), deps=deps
     )
@@ -159,10 +162,11 @@ async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reac
     refolded = person_fields(fold_person("X", stored.history, directory, NOW))
     assert stored.fields == refolded
     assert "D1" not in {p["unit_id"] for p in stored.fields["positions"]}
+    assert "the tree moved during a fold of 1 people: folding them again" in caplog.text
 
 
 async def test_placements_derived_while_another_writer_moved_the_tree_are_derived_again(
-    mongo: AsyncMongoClient[Document], database_name: str
+    mongo: AsyncMongoClient[Document], database_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Replica B moves D2 under A2 after this writer read the units and before it merges
     D1 into D2: the merge moves C (D1's child) under D2, and C's path must come out under
@@ -196,3 +200,4 @@ async def test_placements_derived_while_another_writer_moved_the_tree_are_derive
         stored = {k: document.get(k) for k in PLACEMENT_FIELDS}
         assert stored == {k: fields[k] for k in PLACEMENT_FIELDS}, unit_id
     assert documents["C"]["path"] == ["P", "A2", "D2"]
+    assert "the tree moved meanwhile: placements of 1 units derived again" in caplog.text
