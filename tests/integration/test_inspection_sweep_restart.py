@@ -7,24 +7,28 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.inspections.handlers import Collaborators, apply_inspection_events, sweep
+from services.inspections.handlers import (
+    Collaborators,
+    apply_inspection_events,
+    by_subject,
+    sweep,
+)
 from services.inspections.metrics import make_inspection_metrics
 from services.inspections.store import InspectionsStore
 from shared.clock import VIETNAM, ManualClock
-from shared.contract import INSPECTIONS_TOPIC
-from shared.envelope import CloudEvent, InboundEvent, new_event
+from shared.envelope import InboundEvent
 from shared.internal import UnitInspectionStatus
 from shared.organisation import Organisation
 from shared.store import Document
 from tests.facts import TREE, unit
-from tests.integration.personnel_wiring import inbound
+from tests.unit.test_inspection_fold import T0, planned, recommended
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=VIETNAM)
+RECOMMENDED_ON = 266  # days after T0: 2026-11-22
 
 
 class ListSink:
@@ -40,31 +44,11 @@ class FailingSink(ListSink):
         raise ConnectionError("Kafka went away")
 
 
-def event(type_: str, at: datetime, data: dict[str, Any], number: int) -> CloudEvent:
-    return new_event(
-        source="inspections/test", type_=type_, subject="I1", time=at, data=data,
-        event_id=f"e{number}",
-    )  # fmt: skip
-
-
 def events() -> dict[str, list[InboundEvent]]:
-    """Inspection I1 of unit D2, as the subscriber hands it to the handler."""
-    planned = {
-        "inspection_id": "I1", "title": "Kiểm tra quy hoạch cán bộ nữ", "kind": "examination",
-        "scope": ["planning"], "unit_ids": ["D2"], "lead_unit_id": "A",
-        "inter_sectoral": False, "planned_start": "2026-09-01", "planned_end": "2026-09-30",
-    }  # fmt: skip
-    recommendation = {
-        "recommendation_id": "R1", "unit_id": "D2", "summary": "Bổ sung", "due": "2026-12-31",
-    }  # fmt: skip
-    return inbound(
-        INSPECTIONS_TOPIC,
-        [
-            event("inspection.planned", NOW - timedelta(days=60), planned, 1),
-            # effective tomorrow: it waits for the sweep
-            event("inspection.recommendation_issued", NOW + timedelta(days=1), recommendation, 2),
-        ],
-    )
+    """Inspection I1 of unit D2, with a recommendation effective tomorrow: it waits for the
+    sweep."""
+    assert T0 + timedelta(days=RECOMMENDED_ON) > NOW
+    return by_subject([planned(0, units=("D2",)), recommended(RECOMMENDED_ON, unit="D2")])
 
 
 async def test_a_sweep_that_wrote_and_did_not_publish_publishes_when_it_comes_again(
