@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from shared.contract import INDICATORS_EVENT_TYPE, INDICATORS_TOPIC, UnitIndicators
 from shared.envelope import new_event
@@ -26,6 +27,12 @@ def indicator_record(content: Document, *, version: int, as_of: datetime) -> Out
         event_id=f"{data.unit_id}:{version}",
     )
     return event_record(INDICATORS_TOPIC, event)
+
+
+class RecordSink(Protocol):
+    """Where a batch's records go (the feed on Kafka; a list in tests)."""
+
+    async def publish(self, records: Sequence[OutgoingRecord]) -> None: ...
 
 
 class IndicatorFeed:

@@ -25,7 +25,7 @@ from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
 from services.indicators.domain.publication import Seen, content_of, is_news
 from services.indicators.domain.tally import PAUSE_EVERY, Steps, Tally, advance
-from services.indicators.feed import IndicatorFeed, indicator_record
+from services.indicators.feed import RecordSink, indicator_record
 from services.indicators.metrics import IndicatorMetrics, gauged_units, observe_targets
 from services.indicators.people import PeopleLog
 from services.indicators.store import IndicatorsStore, Published
@@ -62,7 +62,7 @@ class Facts:
 class Collaborators:
     store: IndicatorsStore
     people: PeopleLog
-    feed: IndicatorFeed
+    feed: RecordSink
     clock: Clock
     metrics: IndicatorMetrics
     plans: Sequence[Plan]

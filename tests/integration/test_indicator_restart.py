@@ -80,7 +80,7 @@ def started(
     deps = Collaborators(
         store=store or IndicatorsStore(db),
         people=people,
-        feed=feed,  # type: ignore[arg-type]
+        feed=feed,
         clock=clock,
         metrics=make_indicator_metrics(),
         plans=PLANS,
@@ -151,7 +151,7 @@ async def test_records_published_and_not_recorded_are_published_again_the_same(
     await apply_changes([*(unit(u) for u in TREE), woman], deps=first, people_end=people.end)
 
     failing_feed = ListFeed()  # the same running service, its store failing to record
-    failing = dataclasses.replace(first, store=FailingRecord(db), feed=failing_feed)  # type: ignore[arg-type]
+    failing = dataclasses.replace(first, store=FailingRecord(db), feed=failing_feed)
     man = people.published(person("M1", gender="male", home="D2", positions=(("D2", "head"),)))
     with pytest.raises(ConnectionError):
         await apply_changes([man], deps=failing, people_end=people.end)
@@ -201,7 +201,7 @@ async def test_a_record_not_recorded_is_published_again_the_same_after_time_has_
     await apply_changes([unit(u) for u in TREE], deps=first, people_end=people.end)
 
     failing_feed = ListFeed()  # the same running service, its store failing to record
-    failing = dataclasses.replace(first, store=FailingRecord(db), feed=failing_feed)  # type: ignore[arg-type]
+    failing = dataclasses.replace(first, store=FailingRecord(db), feed=failing_feed)
     expiring = completed_expiring(NOW + timedelta(seconds=30))
     woman = people.published(person("W1", pools=("D1",), trainings=(expiring,)))
     with pytest.raises(ConnectionError):
