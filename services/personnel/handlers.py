@@ -27,7 +27,13 @@ from services.personnel.documents import (
     unit_state_from_document,
 )
 from services.personnel.domain.people import fold_person
-from services.personnel.domain.units import UnitDirectory, derive_tree, fold_unit
+from services.personnel.domain.units import (
+    Placement,
+    UnitDirectory,
+    UnitState,
+    derive_tree,
+    fold_unit,
+)
 from services.personnel.store import PersonnelStore
 from services.personnel.ties import TieChange, ties_to_add
 from shared.agenda import entries_to_expect
@@ -151,20 +157,16 @@ async def apply_unit_events(
             outcome[subject] = ([e for e in events if e not in duplicates], duplicates)
             states[subject] = fold_unit(subject, history, now)
         placements = derive_tree(states)
-        writes, placement_updates, republish = [], {}, []
-        for unit_id, state in states.items():
-            fields = unit_fields(state, placements.get(unit_id))
-            current_fields = documents.get(unit_id, {})
-            if unit_id in subjects:
-                current = stored.get(unit_id) or empty(unit_id)
-                if len(histories[unit_id]) != len(current.history) or _differs(
-                    fields, current.fields
-                ):
-                    writes.append(Write(unit_id, current.rev, fields, histories[unit_id]))
-                elif outcome[unit_id][1] and current.rev:
-                    republish.append(unit_change(unit_id, current.rev, current.fields))
-            elif any(fields[k] != current_fields.get(k) for k in PLACEMENT_FIELDS):
-                placement_updates[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
+        writes: list[Write] = []
+        republish: list[Change] = []
+        for unit_id in sorted(subjects):
+            fields = unit_fields(states[unit_id], placements.get(unit_id))
+            current = stored.get(unit_id) or empty(unit_id)
+            if len(histories[unit_id]) != len(current.history) or _differs(fields, current.fields):
+                writes.append(Write(unit_id, current.rev, fields, histories[unit_id]))
+            elif outcome[unit_id][1] and current.rev:
+                republish.append(unit_change(unit_id, current.rev, current.fields))
+        placement_updates = _moved(states, placements, documents, besides=subjects)
         await deps.store.expect_due("units", _new_due(writes, stored))
         markers = await _announce("units", writes, deps=deps)
         unwritten = await deps.store.save("units", writes)
@@ -213,17 +215,31 @@ async def place_again(*, deps: Collaborators) -> None:
     here: its read now follows both writers' writes."""
     documents = await deps.store.unit_documents()
     states = {u: unit_state_from_document(d) for u, d in documents.items()}
-    placements = derive_tree(states)
-    updates = {}
-    for unit_id, state in states.items():
-        fields = unit_fields(state, placements.get(unit_id))
-        if any(fields[k] != documents[unit_id].get(k) for k in PLACEMENT_FIELDS):
-            updates[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
+    updates = _moved(states, derive_tree(states), documents)
     if updates:
         log.warning("the tree moved meanwhile: placements of %d units derived again", len(updates))
     moved, markers = await _place(updates, documents, deps=deps)
     await deps.changes.publish(moved)
     await deps.store.clear_unpublished(list(markers.values()))
+
+
+def _moved(
+    states: Mapping[str, UnitState],
+    placements: Mapping[str, Placement],
+    documents: Mapping[str, Document],
+    besides: Iterable[str] = (),
+) -> dict[str, Document]:
+    """The placement fields of each unit (but ``besides``) whose place in the tree derived
+    from ``states`` differs from its stored document."""
+    skipped, moved = set(besides), {}
+    for unit_id, state in states.items():
+        if unit_id in skipped:
+            continue
+        fields = unit_fields(state, placements.get(unit_id))
+        stored = documents.get(unit_id, {})
+        if any(fields[k] != stored.get(k) for k in PLACEMENT_FIELDS):
+            moved[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
+    return moved
 
 
 async def _place(
