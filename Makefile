@@ -24,6 +24,10 @@ infra-reset:   ; deploy/infra.sh reset
 demo: setup infra-up  ## replay the demo province (deploy/demo/) year by year, before `make run`
 	$(VENV)/bin/parity demo
 
+.PHONY: audit
+audit: setup  ## known vulnerabilities of the installed dependencies, from PyPI (deploy/audit.py)
+	$(PY) deploy/audit.py
+
 .PHONY: alerts-check
 alerts-check:  ## promtool: the scrape configs, the alert rules and their unit tests
 	deploy/prometheus.sh check

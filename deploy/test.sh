@@ -11,6 +11,8 @@ $bin/ruff format --check .
 $bin/mypy
 echo "== schemas match the code"
 $bin/python -m shared.schemas --check
+echo "== known vulnerabilities of the dependencies (PyPI's advisories; see deploy/audit.py)"
+$bin/python deploy/audit.py
 echo "== Prometheus scrape configs and alert rules (promtool check, promtool test rules)"
 deploy/prometheus.sh check
 echo "== headless Chromium for the report's render check (installed only when missing)"

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import ModuleType
 
 from services.kit.commands.demo import DEMO_FILE
 from services.kit.lines import check_line
 from services.kit.records import OutboundRecord
-
-GENERATOR = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "generate.py"
+from tests.deploy_scripts import load_script
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo_generate", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("demo/generate.py", "demo_generate")
 
 
 def test_the_checked_in_file_is_what_the_generator_writes() -> None:
