@@ -21,8 +21,8 @@ from services.personnel.handlers import (
     apply_person_events,
     apply_unit_events,
     by_subject,
-    publish_unpublished,
 )
+from services.personnel.outbox import publish_unpublished
 from services.personnel.store import PersonnelStore
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC

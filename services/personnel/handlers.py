@@ -7,8 +7,8 @@ wrote it meanwhile; a lost race is retried from a fresh read. Change events are 
 before the consumer commits, and a redelivered event re-sends the current state, so a
 crash between the write and the commit loses nothing downstream. A write no event will
 bring again (a person re-folded for a unit event or by the future-event sweep, a unit
-write) is announced by a marker first (see store.py); ``publish_unpublished`` finishes
-what a writer killed between its write and its publication left undone.
+write) is announced by a marker first (see store.py); ``outbox.publish_unpublished``
+finishes what a writer killed between its write and its publication left undone.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.personnel.changes import Change, ChangeSink, person_change, unit_change
 from services.personnel.documents import (
@@ -46,9 +46,6 @@ from shared.metrics import ServiceMetrics
 log = logging.getLogger("parity.personnel")
 
 MAX_ATTEMPTS = 8
-# A marker whose write never landed (the writer died before it) is dropped after this long:
-# the events behind it were not committed, so Kafka brings them again.
-ABANDONED_AFTER = timedelta(hours=1)
 PLACEMENT_FIELDS = ("parent_id", "path", "active", "pending_parent")
 
 
@@ -268,37 +265,6 @@ def _tie_changes(writes: list[Write], stored: Mapping[str, Stored]) -> list[TieC
 async def _announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:
     revisions = {w.subject: w.expected_rev + 1 for w in writes}
     return await deps.store.mark_unpublished(collection, revisions, deps.clock.now())
-
-
-async def publish_unpublished(*, deps: Collaborators) -> int:
-    """Publish the current state of every subject whose announced write landed but whose
-    change was never confirmed on Kafka; returns how many changes were sent.
-
-    A marker of a write still in flight in another replica is left alone (the subject is
-    still below the announced revision), or, if the write just landed, its change is sent
-    twice: the indicator service keeps the higher revision, so that is harmless.
-    """
-    markers = await deps.store.unpublished()
-    now = deps.clock.now()
-    changes: dict[tuple[str, str], Change] = {}
-    done: list[str] = []
-    for collection, make_change in (("units", unit_change), ("people", person_change)):
-        announced = [m for m in markers if m.collection == collection]
-        stored = await deps.store.load(collection, {m.subject for m in announced})
-        for marker in announced:
-            current = stored.get(marker.subject)
-            if current is not None and current.rev >= marker.rev:
-                changes[(collection, marker.subject)] = make_change(
-                    marker.subject, current.rev, current.fields
-                )
-                done.append(marker.id)
-            elif now - marker.at > ABANDONED_AFTER:
-                done.append(marker.id)
-    if changes:
-        log.warning("publishing %d changes a stopped writer left unpublished", len(changes))
-    await deps.changes.publish(list(changes.values()))
-    await deps.store.clear_unpublished(done)
-    return len(changes)
 
 
 def _differs(new: Document, old: Document) -> bool:

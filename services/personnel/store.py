@@ -12,7 +12,7 @@ collide on ``_id``, and the loser reads again and folds again.
 A write is announced before it is made: a marker in ``unpublished`` names the subject and
 the revision about to be written, and is removed once the change is on Kafka. A writer
 killed in between leaves its marker, and the sweep publishes the subject's current state
-(see handlers.publish_unpublished). Markers are inserted and removed a batch at a time.
+(see outbox.publish_unpublished). Markers are inserted and removed a batch at a time.
 """
 
 from __future__ import annotations
