@@ -26,20 +26,35 @@ TREE = {  # unit -> (parent, level)
 }
 
 
+def unit_at(
+    unit_id: str,
+    path: list[str],
+    level: str = "division",
+    *,
+    active: bool = True,
+    revision: int = 1,
+    **changes: Any,
+) -> UnitChanged:
+    """A unit under ``path`` (its ancestors, root first); ``changes`` set any other field."""
+    fields: dict[str, Any] = {
+        "unit_id": unit_id, "revision": revision, "registered": True,
+        "name": f"Đơn vị {unit_id}", "level": level, "parent_id": path[-1] if path else None,
+        "path": path, "active": active, "valid_from": None, "valid_to": None, "closure": None,
+        "merged_into": None, "pending_parent": None, "anomalies": [],
+    }  # fmt: skip
+    return UnitChanged.model_validate({**fields, **changes})
+
+
 def unit(unit_id: str, *, active: bool = True, revision: int = 1, **changes: Any) -> UnitChanged:
+    """A unit of :data:`TREE` (any other id: a division of A), named by its id."""
     parent, level = TREE.get(unit_id, ("A", "division"))
     path: list[str] = []
     current = parent
     while current is not None:
         path.insert(0, current)
         current = TREE[current][0]
-    fields: dict[str, Any] = {
-        "unit_id": unit_id, "revision": revision, "registered": True, "name": unit_id,
-        "level": level, "parent_id": parent, "path": path, "active": active,
-        "valid_from": None, "valid_to": None, "closure": None, "merged_into": None,
-        "pending_parent": None, "anomalies": [],
-    }  # fmt: skip
-    return UnitChanged.model_validate({**fields, **changes})
+    changes.setdefault("name", unit_id)
+    return unit_at(unit_id, path, level, active=active, revision=revision, **changes)
 
 
 def person(

@@ -7,6 +7,7 @@ from datetime import date
 from services.inspections.documents import facts_document, facts_from_document, unit_status
 from services.inspections.domain.units import OpenItem, contributions, own_facts, rollups
 from shared.internal import UnitChanged
+from tests.facts import unit_at
 from tests.unit.test_inspection_fold import (
     event,
     finding,
@@ -22,22 +23,7 @@ TODAY = date(2026, 11, 21)
 def unit(
     unit_id: str, path: list[str], level: str = "division", active: bool = True
 ) -> UnitChanged:
-    return UnitChanged(
-        unit_id=unit_id,
-        revision=1,
-        registered=True,
-        name=f"Đơn vị {unit_id}",
-        level=level,
-        parent_id=path[-1] if path else None,
-        path=path,
-        active=active,
-        valid_from=None,
-        valid_to=None,
-        closure=None if active else "dissolved",
-        merged_into=None,
-        pending_parent=None,
-        anomalies=[],
-    )
+    return unit_at(unit_id, path, level, active=active, closure=None if active else "dissolved")
 
 
 def test_own_facts_of_a_unit_sum_its_inspections() -> None:

@@ -13,44 +13,24 @@ from services.notifications.domain.reminders import (
     units_covered,
 )
 from services.notifications.domain.rules import DATA_QUALITY, DEADLINE_APPROACHING
-from shared.internal import UnitChanged
 from shared.organisation import Organisation
 from shared.plans import Plan, load_plans
+from tests.facts import unit_at
 
 PLANS = {plan.id: plan for plan in load_plans(Path(__file__).parents[2] / "deploy" / "plans")}
 LEADS = (30, 7, 1)
-
-
-def unit(
-    unit_id: str, parent: str | None, level: str, path: list[str], active: bool = True
-) -> UnitChanged:
-    return UnitChanged(
-        unit_id=unit_id,
-        revision=1,
-        registered=True,
-        name=f"Đơn vị {unit_id}",
-        level=level,
-        parent_id=parent,
-        path=path,
-        active=active,
-        valid_from="2020-01-01T00:00:00+00:00",
-        valid_to=None,
-        closure=None,
-        merged_into=None,
-        pending_parent=None,
-        anomalies=[],
-    )
+VALID_FROM = "2020-01-01T00:00:00+00:00"
 
 
 def lang_son() -> Organisation:
     organisation = Organisation()
     for record in (
-        unit("U-0001", None, "province", []),
-        unit("A1", "U-0001", "agency", ["U-0001"]),
-        unit("S1", "A1", "public_service_unit", ["U-0001", "A1"]),
-        unit("D1", "A1", "division", ["U-0001", "A1"]),
-        unit("A9", "U-0001", "agency", ["U-0001"], active=False),
-        unit("OTHER", None, "province", []),
+        unit_at("U-0001", [], "province", valid_from=VALID_FROM),
+        unit_at("A1", ["U-0001"], "agency", valid_from=VALID_FROM),
+        unit_at("S1", ["U-0001", "A1"], "public_service_unit", valid_from=VALID_FROM),
+        unit_at("D1", ["U-0001", "A1"], "division", valid_from=VALID_FROM),
+        unit_at("A9", ["U-0001"], "agency", active=False, valid_from=VALID_FROM),
+        unit_at("OTHER", [], "province", valid_from=VALID_FROM),
     ):
         organisation.apply(record)
     return organisation
@@ -122,8 +102,8 @@ def test_severity_rises_as_the_deadline_nears() -> None:
 
 def test_a_one_off_deadline_and_a_plan_whose_scope_exists() -> None:
     organisation = Organisation()
-    organisation.apply(unit("KG-0001", None, "province", []))
-    organisation.apply(unit("KG-A", "KG-0001", "agency", ["KG-0001"]))
+    organisation.apply(unit_at("KG-0001", [], "province", valid_from=VALID_FROM))
+    organisation.apply(unit_at("KG-A", ["KG-0001"], "agency", valid_from=VALID_FROM))
     found = deadline_reminders(
         [PLANS["kien-giang-2016"]],
         organisation,

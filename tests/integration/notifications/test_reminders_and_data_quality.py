@@ -36,10 +36,10 @@ async def test_on_1_november_the_plans_raise_the_15_november_reminders(
         producer,
         UNIT_CHANGES_TOPIC,
         [
-            unit_changed(root, None, "province", []),
-            unit_changed(agency, root, "agency", [root]),
-            unit_changed(school, agency, "public_service_unit", [root, agency]),
-            unit_changed(division, agency, "division", [root, agency]),
+            unit_changed(root, "province", []),
+            unit_changed(agency, "agency", [root]),
+            unit_changed(school, "public_service_unit", [root, agency]),
+            unit_changed(division, "division", [root, agency]),
         ],
     )
     mine = {root, agency, school, division}
@@ -109,7 +109,7 @@ async def test_data_quality_is_summarised_per_unit_and_day_without_naming_anyone
         await produce(
             producer,
             UNIT_CHANGES_TOPIC,
-            [unit_changed(other, None, "agency", [], ["unit_not_registered"])],
+            [unit_changed(other, "agency", [], ["unit_not_registered"])],
         )
         await eventually(anomalies, lambda docs: len(docs) == 4)
         # the same anomalies again (a redelivery, then a new revision): not counted twice

@@ -45,8 +45,8 @@ async def test_each_indicator_rule_fires_once_and_a_flapping_indicator_stays_qui
         producer,
         UNIT_CHANGES_TOPIC,
         [
-            unit_changed(agency, None, "agency", []),
-            unit_changed(division, agency, "division", [agency]),
+            unit_changed(agency, "agency", []),
+            unit_changed(division, "division", [agency]),
         ],
     )
     receiver, url = receivers.add(f"{service.prefix}-hook")

@@ -32,10 +32,10 @@ from shared.envelope import CloudEvent, new_event
 from shared.internal import (
     PERSON_CHANGED,
     UNIT_CHANGED,
-    UnitChanged,
 )
 from shared.settings import KafkaSettings
 from shared.store import Document
+from tests.facts import unit_at
 from tests.integration.kafka_tools import produce
 from tests.unit.test_notification_rules import TARGET, share, status
 
@@ -167,29 +167,21 @@ def internal_event(type_: str, subject: str, data: dict[str, Any], revision: int
 
 
 def unit_changed(
-    unit_id: str, parent: str | None, level: str, path: list[str], anomalies: Iterable[str] = ()
+    unit_id: str, level: str, path: list[str], anomalies: Iterable[str] = ()
 ) -> CloudEvent:
     revision = time.time_ns()  # newer than anything another run published for the same id
-    data = UnitChanged(
-        unit_id=unit_id,
+    unit = unit_at(
+        unit_id,
+        path,
+        level,
         revision=revision,
-        registered=True,
-        name=f"Đơn vị {unit_id}",
-        level=level,
-        parent_id=parent,
-        path=path,
-        active=True,
         valid_from="2020-01-01T00:00:00.000000+00:00",
-        valid_to=None,
-        closure=None,
-        merged_into=None,
-        pending_parent=None,
         anomalies=[
             {"kind": kind, "event_key": f"hrms/test\x1f{unit_id}-{i}", "detail": "x"}
             for i, kind in enumerate(anomalies)
         ],
-    ).model_dump(mode="json")
-    return internal_event(UNIT_CHANGED, unit_id, data, revision)
+    )
+    return internal_event(UNIT_CHANGED, unit_id, unit.model_dump(mode="json"), revision)
 
 
 def notification_ids(messages: Iterable[Message]) -> list[str]:
