@@ -12,12 +12,39 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{4}$")]
+
+# Dates and times outside these years are refused on input. Python's calendar ends at
+# 0001 and 9999, and arithmetic near them (a due date of 9999-12-31 plus a day, a time of
+# 0001-01-01T03:00+07:00 in UTC) would raise later, inside a handler, where a record that
+# cannot be applied would stop its partition instead of going to the dead-letter topic.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def plausible_year(value: date) -> date:
+    """A date (or datetime) whose year is between EARLIEST_YEAR and LATEST_YEAR."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+CalendarDate = Annotated[
+    date,
+    AfterValidator(plausible_year),
+    Field(description=f"a date in the years {EARLIEST_YEAR} to {LATEST_YEAR}"),
+]
 
 # Topics (contract sections 2 and 4).
 UNITS_TOPIC = "hr.units.v1"
@@ -213,8 +240,8 @@ class InspectionPlanned(Payload):
     unit_ids: list[Identifier] = Field(min_length=1)
     lead_unit_id: Identifier
     inter_sectoral: bool
-    planned_start: date
-    planned_end: date
+    planned_start: CalendarDate
+    planned_end: CalendarDate
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> InspectionPlanned:
@@ -240,7 +267,7 @@ class RecommendationIssued(Payload):
     unit_id: Identifier
     finding_id: Identifier | None = None
     summary: Text
-    due: date
+    due: CalendarDate
 
 
 class RecommendationResolved(Payload):

@@ -20,22 +20,44 @@ from typing import Annotated, Any, Literal
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationError,
 )
 
-from shared.contract import EVENT_TYPES, Identifier, Payload, types_of_topic
+from shared.contract import (
+    EVENT_TYPES,
+    Identifier,
+    Payload,
+    plausible_year,
+    types_of_topic,
+)
 
 MAX_RECORD_BYTES = 1024 * 1024
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 PUBLISHED_CONTENT_TYPE = f"{STRUCTURED_CONTENT_TYPE}; charset=utf-8"
 
+
+def _fits_64_bits(value: str) -> str:
+    if int(value) >= 2**63:
+        raise ValueError("sequence must be below 2^63")
+    return value
+
+
 EventId = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{1,128}$")]
-Sequence_ = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,30}$")]
+# A decimal integer that fits a signed 64-bit integer, as histories store it (at most
+# 9,223,372,036,854,775,807): a longer one is refused on input, not when it is stored.
+Sequence_ = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,19}$"),
+    AfterValidator(_fits_64_bits),
+    Field(description="a decimal integer below 2^63"),
+]
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -55,7 +77,7 @@ def _rfc3339(value: object) -> object:
     raise ValueError("time must be an RFC 3339 timestamp with an offset")
 
 
-Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(plausible_year)]
 # Binary mode: the CloudEvents SDK fills these in when they are missing; we reject instead.
 _REQUIRED_BINARY_HEADERS = ("ce_specversion", "ce_id", "ce_time")
 
@@ -115,7 +137,8 @@ def one_line(text: str, limit: int = 500) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _validation_reason(prefix: str, error: ValidationError) -> str:
+def validation_reason(prefix: str, error: ValidationError) -> str:
+    """Where validation failed and why, without the values: they may be a person's data."""
     parts = []
     for item in error.errors()[:5]:
         where = ".".join(str(p) for p in item["loc"]) or "(root)"
@@ -158,7 +181,7 @@ def _structured_envelope(value: bytes, headers: Headers) -> CloudEvent:
         return CloudEvent.model_validate(raw)
     except ValidationError as error:
         raise PoisonRecord(
-            "invalid_envelope", _validation_reason("not a valid CloudEvent", error)
+            "invalid_envelope", validation_reason("not a valid CloudEvent", error)
         ) from None
 
 
@@ -183,7 +206,7 @@ def _binary_envelope(value: bytes, headers: Headers) -> CloudEvent:
         return CloudEvent.model_validate({**attributes, "data": data})
     except ValidationError as error:
         raise PoisonRecord(
-            "invalid_envelope", _validation_reason("not a valid CloudEvent", error)
+            "invalid_envelope", validation_reason("not a valid CloudEvent", error)
         ) from None
 
 
@@ -206,7 +229,7 @@ def decode_record(topic: str, value: bytes | None, headers: Headers) -> InboundE
         payload = row.payload.model_validate(envelope.data)
     except ValidationError as error:
         raise PoisonRecord(
-            "invalid_data", _validation_reason(f"data of {envelope.type} is invalid", error)
+            "invalid_data", validation_reason(f"data of {envelope.type} is invalid", error)
         ) from None
     if row.subject_field and getattr(payload, row.subject_field) != envelope.subject:
         raise PoisonRecord(

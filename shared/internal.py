@@ -17,9 +17,13 @@ consumer needs no other read, and a redelivery or a re-publication is recognised
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from datetime import date
+from typing import Annotated
 
-from shared.envelope import CloudEvent, PoisonRecord
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+from shared.contract import Identifier, plausible_year
+from shared.envelope import CloudEvent, PoisonRecord, validation_reason
 
 PEOPLE_CHANGES_TOPIC = "parity.personnel.people.v1"
 UNIT_CHANGES_TOPIC = "parity.personnel.units.v1"
@@ -66,7 +70,7 @@ class AnomalyFact(_Fact):
 
 
 class PersonChanged(_Fact):
-    person_id: str
+    person_id: Identifier
     revision: int
     registered: bool
     active: bool
@@ -84,7 +88,7 @@ class PersonChanged(_Fact):
 
 
 class UnitChanged(_Fact):
-    unit_id: str
+    unit_id: Identifier
     revision: int
     registered: bool
     name: str | None
@@ -100,10 +104,18 @@ class UnitChanged(_Fact):
     anomalies: list[AnomalyFact]
 
 
+def _iso_date(value: str) -> str:
+    """A YYYY-MM-DD date in the years the contract accepts, kept as the string it came as."""
+    if len(value) != 10:
+        raise ValueError("due must be a date, YYYY-MM-DD")
+    plausible_year(date.fromisoformat(value))  # fromisoformat raises ValueError for a non-date
+    return value
+
+
 class OpenRecommendation(_Fact):
-    recommendation_id: str
-    inspection_id: str
-    due: str  # ISO date (YYYY-MM-DD), as issued
+    recommendation_id: Identifier
+    inspection_id: Identifier
+    due: Annotated[str, AfterValidator(_iso_date)]  # ISO date (YYYY-MM-DD), as issued
     overdue: bool  # the due date has passed (judged by the inspections service's clock)
 
 
@@ -115,7 +127,7 @@ class UnitInspectionStatus(_Fact):
     "Inspected in year Y" is ``Y in inspected_years``, judged by the consumer's clock.
     """
 
-    unit_id: str
+    unit_id: Identifier
     revision: int  # rises by one with every change of this unit's status
     open_recommendations: list[OpenRecommendation]
     # Local calendar years of ``planned_start`` of the non-cancelled inspections covering it.
@@ -141,11 +153,17 @@ def decode_change(value: bytes | None) -> InternalChange:
     try:
         event = CloudEvent.model_validate_json(value)
     except ValidationError as error:
-        raise PoisonRecord("invalid_envelope", f"not a valid CloudEvent: {error}") from None
+        # the reason names fields, never their values: a person's data stays out of the
+        # dead-letter headers and the log
+        raise PoisonRecord(
+            "invalid_envelope", validation_reason("not a valid CloudEvent", error)
+        ) from None
     model = _CHANGE_MODELS.get(event.type)
     if model is None:
         raise PoisonRecord("unknown_type", f"unknown internal type {event.type!r}")
     try:
         return model.model_validate(event.data)
     except ValidationError as error:
-        raise PoisonRecord("invalid_data", f"data of {event.type} is invalid: {error}") from None
+        raise PoisonRecord(
+            "invalid_data", validation_reason(f"data of {event.type} is invalid", error)
+        ) from None
