@@ -12,7 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import AsyncMongoClient, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import (
+    AsyncMongoClient,
+    DeleteMany,
+    DeleteOne,
+    InsertOne,
+    ReplaceOne,
+    ReturnDocument,
+    UpdateOne,
+)
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -207,7 +215,10 @@ async def replace_newer(
             if known is None:
                 requests.append(InsertOne(document))
             elif known < document[revision_field]:
-                filter_ = {"_id": document["_id"], revision_field: known}
+                # -1: a document written before it had the field (revisions are never
+                # negative), which a filter on -1 would not match
+                at = {"$exists": False} if known == -1 else known
+                filter_ = {"_id": document["_id"], revision_field: at}
                 replacement = {k: v for k, v in document.items() if k != "_id"}
                 requests.append(ReplaceOne(filter_, replacement))
         totals = await bulk_write(
@@ -247,3 +258,14 @@ async def _find_in(
     collection: AsyncCollection[Document], ids: list[str], projection: Document | None
 ) -> list[Document]:
     return await collection.find({"_id": {"$in": ids}}, projection).to_list()
+
+
+async def next_counter(collection: AsyncCollection[Document], name: str) -> int:
+    """Add one to the counter ``name`` (a document ``{_id: name, version}``) and return it:
+    a number above every one returned before, to any process."""
+    doc = await collection.find_one_and_update(
+        {"_id": name}, {"$inc": {"version": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+    )
+    if doc is None:  # an upsert returning the document after it always has one
+        raise RuntimeError(f"{collection.name}: the counter {name} was not written")
+    return int(doc["version"])

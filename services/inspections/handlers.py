@@ -14,6 +14,7 @@ two of these writes loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from shared.organisation import Organisation
 
 MAX_ATTEMPTS = 8
 SWEEP_CHUNK = 200
+EVER_NAMED = "units_ever_named"
 
 
 class WriteContention(RuntimeError):
@@ -65,6 +67,7 @@ class Collaborators:
     clock: Clock
     metrics: InspectionMetrics
     tracker: RollupTracker = field(default_factory=RollupTracker)
+    rollup_turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # see refresh_rollups
 
 
 def by_subject(events: Iterable[InboundEvent]) -> dict[str, list[InboundEvent]]:
@@ -103,14 +106,20 @@ async def apply_inspection_events(
             history, duplicates = merge_into_history(current.history, events)
             state = fold_inspection(subject, history, now)
             fields = inspection_fields(state, today)
-            named = set(current.fields.get("named_units", [])) | set(fields["named_units"])
+            # Every unit the inspection ever named is kept with it, so that a unit it names
+            # no more is recomputed even when the write that dropped it already landed (a
+            # redelivery after a failure between that write and the unit statuses').
+            named = _ever_named(current.fields) | set(fields["named_units"])
+            fields[EVER_NAMED] = sorted(named)
             old_anomalies = current.fields.get("anomalies", [])
+            again = bool(duplicates or swept) and current.rev > 0
+            if again:
+                # a redelivery, or the sweep again: what followed the last write may not
+                # have happened, whether or not this batch brings more
+                republish |= named
             if len(history) == len(current.history) and fields == current.fields:
                 outcome[subject] = (events, duplicates, [])
-                # a redelivery, or the sweep again: what followed the write may not have
-                # happened
-                if (duplicates or swept) and current.rev:
-                    republish |= named
+                if again:
                     repairs.append((state, current.rev))
                 continue
             known = {(o["kind"], o["event_key"]) for o in old_anomalies}
@@ -142,6 +151,13 @@ async def apply_inspection_events(
     else:
         raise WriteContention(f"inspections kept changing: {sorted(subjects)[:5]}")
     await refresh_units(units | republish, deps=deps, republish=republish)
+
+
+def _ever_named(stored: Document) -> set[str]:
+    """The units a stored inspection ever named (one written before the field was kept:
+    those it names)."""
+    named: list[str] = stored.get(EVER_NAMED) or stored.get("named_units") or []
+    return set(named)
 
 
 def _count(
@@ -191,25 +207,34 @@ async def refresh_units(
         pending = conflicts
     else:
         raise WriteContention(f"unit statuses kept changing: {sorted(pending)[:5]}")
-    if changed:
-        await refresh_rollups(changed, deps=deps)
+    # a re-sent status may follow a write whose roll-ups were not written: those too
+    if changed or resend_wanted:
+        await refresh_rollups(changed | resend_wanted, deps=deps)
 
 
 async def refresh_rollups(unit_ids: Iterable[str] | None, *, deps: Collaborators) -> None:
     """Recompute the roll-ups of the units and their ancestors (every unit when None) and
-    write those that changed."""
-    facts = {u: facts_from_document(u, d) for u, d in (await deps.store.all_unit_facts()).items()}
-    organisation = deps.organisation
-    now = deps.clock.now()
-    targets = (
-        None
-        if unit_ids is None
-        else {a for u in unit_ids for a in organisation.ancestors_and_self(u)}
-    )
-    computed = rollups(organisation.units, facts, now.astimezone(VIETNAM).year, targets)
-    existing = await deps.store.rollups(targets)
-    documents = {u: rollup_document(r) for u, r in computed.items()}
-    await deps.store.save_rollups({u: d for u, d in documents.items() if d != existing.get(u)}, now)
+    write those that changed.
+
+    One computation at a time in a process; across replicas, each takes a version before it
+    reads the facts, and a roll-up is written only over one of a lower version, so one
+    computed from older facts never overwrites one computed from newer."""
+    async with deps.rollup_turn:
+        version = await deps.store.next_rollup_version()
+        stored_facts = await deps.store.all_unit_facts()
+        facts = {u: facts_from_document(u, d) for u, d in stored_facts.items()}
+        organisation = deps.organisation
+        now = deps.clock.now()
+        targets = (
+            None
+            if unit_ids is None
+            else {a for u in unit_ids for a in organisation.ancestors_and_self(u)}
+        )
+        computed = rollups(organisation.units, facts, now.astimezone(VIETNAM).year, targets)
+        existing = await deps.store.rollups(targets)
+        documents = {u: rollup_document(r) for u, r in computed.items()}
+        changed = {u: d for u, d in documents.items() if d != existing.get(u)}
+        await deps.store.save_rollups(changed, now, version)
     if unit_ids is None:
         unknown = sum(1 for u in facts if organisation.get(u) is None)
         deps.metrics.service.pending_references.set(unknown)
@@ -217,16 +242,32 @@ async def refresh_rollups(unit_ids: Iterable[str] | None, *, deps: Collaborators
 
 async def sweep(deps: Collaborators) -> None:
     """Future-dated events whose time has come and recommendations that became overdue
-    take effect; roll-ups are recomputed when the tree changed or the year turned."""
+    take effect; roll-ups are recomputed when the tree changed or the year turned.
+
+    A chunk of inspections that fails (one that cannot be folded, the store away) stops
+    neither the other chunks nor the roll-ups: its entries stay due, and the failures are
+    raised together at the end (the sweep's runner logs them and comes again)."""
     now = deps.clock.now()
     due = await deps.store.agenda.due(now)
     subjects = sorted(due)
+    failures: list[Exception] = []
     for start in range(0, len(subjects), SWEEP_CHUNK):
         chunk = subjects[start : start + SWEEP_CHUNK]
-        await apply_inspection_events({i: () for i in chunk}, deps=deps, swept=True)
-    if due:
-        await deps.store.agenda.reschedule(due)
+        try:
+            await apply_inspection_events({i: () for i in chunk}, deps=deps, swept=True)
+        except Exception as error:
+            failures.append(error)
+            continue
+        await deps.store.agenda.reschedule({i: due[i] for i in chunk})
     tracker, year = deps.tracker, now.astimezone(VIETNAM).year
     if tracker.tree_changed or tracker.year != year:
-        tracker.tree_changed, tracker.year = False, year
-        await refresh_rollups(None, deps=deps)
+        tracker.tree_changed = False  # a tree change meanwhile sets it again
+        try:
+            await refresh_rollups(None, deps=deps)
+        except Exception as error:
+            tracker.tree_changed = True  # not done: the next sweep does it
+            failures.append(error)
+        else:
+            tracker.year = year
+    if failures:
+        raise ExceptionGroup("the inspections sweep did not finish", failures)

@@ -18,13 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from pymongo import ASCENDING, DeleteMany, UpdateOne
+from pymongo import ASCENDING, DeleteMany
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.inspections.documents import Document
 from shared.agenda import Agenda
 from shared.documents import Stored, Write, instant, load_subjects, save_subjects
-from shared.store import bulk_write, replace_newer
+from shared.store import bulk_write, next_counter, replace_newer
+
+ROLLUP_VERSION = "rollup_version"
 
 
 class InspectionsStore:
@@ -106,13 +108,24 @@ class InspectionsStore:
 
     async def rollups(self, unit_ids: Iterable[str] | None) -> dict[str, Document]:
         query = {} if unit_ids is None else {"_id": {"$in": sorted(unit_ids)}}
-        return {doc["_id"]: doc async for doc in self.unit_status.find(query, {"as_of": 0})}
+        projection = {"as_of": 0, ROLLUP_VERSION: 0}
+        return {doc["_id"]: doc async for doc in self.unit_status.find(query, projection)}
 
-    async def save_rollups(self, documents: Mapping[str, Document], as_of: datetime) -> None:
-        if not documents:
-            return
-        operations = [
-            UpdateOne({"_id": unit_id}, {"$set": {**doc, "as_of": instant(as_of)}}, upsert=True)
-            for unit_id, doc in documents.items()
-        ]
-        await bulk_write(self.unit_status, operations)
+    async def next_rollup_version(self) -> int:
+        """A number above every earlier roll-up computation's, in every replica: taken
+        before the facts are read, and kept with the roll-ups computed from them."""
+        return await next_counter(self._meta, ROLLUP_VERSION)
+
+    async def save_rollups(
+        self, documents: Mapping[str, Document], as_of: datetime, version: int
+    ) -> None:
+        """Write the roll-ups unless one computed later is there (a sweep that read every
+        unit's facts before a consumer's write must not overwrite the consumer's roll-ups)."""
+        await replace_newer(
+            self.unit_status,
+            [
+                {"_id": unit_id, **doc, "as_of": instant(as_of), ROLLUP_VERSION: version}
+                for unit_id, doc in documents.items()
+            ],
+            revision_field=ROLLUP_VERSION,
+        )

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.personnel.documents import Document, unit_state_from_document
@@ -38,7 +38,7 @@ from shared.documents import (
     parse_instant,
     save_subjects,
 )
-from shared.store import bulk_write
+from shared.store import bulk_write, next_counter
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,7 @@ class PersonnelStore:
 
     async def bump_tree_version(self) -> int:
         """Tell every replica that the tree changed; the new version."""
-        doc = await self._meta.find_one_and_update(
-            {"_id": "tree"},
-            {"$inc": {"version": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:  # an upsert returning the document after it always has one
-            raise RuntimeError("the tree version was not written")
-        return int(doc["version"])
+        return await next_counter(self._meta, "tree")
 
     async def unit_directory(self) -> UnitDirectory:
         """What people folds need about units, re-read only when the tree changed."""
