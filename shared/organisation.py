@@ -88,6 +88,8 @@ class UnitsFeed:
     changed (during the catch-up too).
     """
 
+    retry_seconds = 1.0  # after a failure while following
+
     def __init__(
         self, settings: KafkaSettings, organisation: Organisation, on_unit: OnUnit | None = None
     ) -> None:
@@ -117,8 +119,18 @@ class UnitsFeed:
             await self._consumer.stop()
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
+        """Follow the topic for good: a failure is logged, and reading goes on after a
+        pause (a task that died would leave the tree as it was, and nothing would say so)."""
         while True:
-            await self._take(consumer, timeout_ms=1000)
+            try:
+                await self._take(consumer, timeout_ms=1000)
+            except Exception:
+                log.exception(
+                    "following %s failed; reading on in %.1f s",
+                    UNIT_CHANGES_TOPIC,
+                    self.retry_seconds,
+                )
+                await asyncio.sleep(self.retry_seconds)
 
     async def _take(self, consumer: AIOKafkaConsumer, *, timeout_ms: int) -> None:
         batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=1000)
