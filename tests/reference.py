@@ -37,7 +37,8 @@ Where the contract leaves room, this is the reading taken (the services must agr
    and whose unit is active and in the subtree now; a woman by the current record.
 10. Qualifying training: a category not in ``non_qualifying_categories``, completed at or
     after now's wall-clock instant in Asia/Ho_Chi_Minh ``qualifying_training_years``
-    calendar years earlier (29 February becomes 28 February), and not after now.
+    calendar years earlier (from 29 February to a year without one: 1 March at 00:00),
+    and not after now.
 11. The planning floor is met when women / people >= floor exactly (the floor read as the
     decimal it is written as: 0.25 is 1/4).
 12. ``female_leader_share`` and ``ethnic_minority_female_leaders`` count holders of any
@@ -252,9 +253,14 @@ def _apply_person_event(world: World, event: CloudEvent, data: Any) -> None:
 
 
 def _years_before(now: datetime, years: int) -> datetime:
+    """Now's wall-clock instant ``years`` calendar years earlier; from 29 February to a
+    year that has none, 1 March at midnight (the first instant that exists after it)."""
     local = now.astimezone(VIETNAM)
-    day = 28 if (local.month, local.day) == (2, 29) else local.day
-    return local.replace(year=local.year - years, day=day)
+    try:
+        return local.replace(year=local.year - years)
+    except ValueError:
+        return local.replace(year=local.year - years, month=3, day=1, hour=0, minute=0,
+                             second=0, microsecond=0)  # fmt: skip
 
 
 def _share(part: set[str], whole: set[str]) -> tuple[int, int | None]:

@@ -6,10 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.indicators.domain.contributions import Rules, training_expiry
+from services.indicators.domain.contributions import Rules, is_qualifying, training_expiry
 from services.indicators.domain.indicators import figures, indicator_values, meets
 from services.indicators.domain.publication import Seen, content_of, fingerprint, is_news
 from services.indicators.domain.tally import Tally
@@ -22,6 +23,7 @@ from shared.internal import (
     UnitChanged,
     UnitInspectionStatus,
 )
+from tests import reference
 from tests.facts import TREE, person, unit
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=VIETNAM)
@@ -88,6 +90,32 @@ def test_a_training_qualifies_for_five_calendar_years_to_the_instant() -> None:
     assert tally.due(later) == {"W1"}
     tally.refresh_people(tally.due(later), later)
     assert figures(tally.counters, "A")["trained_share_of_planned_women"] == (0, 1)
+
+
+@pytest.mark.parametrize("years", [4, 5])
+@pytest.mark.parametrize(
+    "completed",
+    [
+        datetime(2023, 2, 28, 12, 0, tzinfo=VIETNAM),
+        datetime(2024, 2, 28, 12, 0, tzinfo=VIETNAM),
+        datetime(2024, 2, 29, 10, 0, tzinfo=VIETNAM),
+        datetime(2023, 3, 1, 0, 0, tzinfo=VIETNAM),
+        datetime(2024, 3, 1, 0, 0, tzinfo=VIETNAM),
+    ],
+)
+def test_a_training_qualifies_as_the_reference_reads_the_contract_around_29_february(
+    completed: datetime, years: int
+) -> None:
+    """The service's expiry and the reference's cutoff (``now`` N calendar years earlier)
+    agree at every instant around 29 February 2028, a leap year, for trainings five and
+    four years before (2023 has no 29 February, 2024 has)."""
+    rules = Rules(qualifying_training_years=years)
+    start = datetime(2028, 2, 27, 0, 0, tzinfo=VIETNAM)
+    for hour in range(0, 4 * 24):
+        now = start + timedelta(hours=hour, minutes=30)
+        service = is_qualifying("leadership", completed, now, rules)
+        cutoff = reference._years_before(now, years)
+        assert service == (cutoff <= completed <= now), (now, completed, years)
 
 
 def test_appointments_count_this_local_year_and_lapse_at_the_new_year() -> None:

@@ -53,8 +53,10 @@ def _years_later(local: datetime, years: int) -> datetime:
 
 
 def training_expiry(completed_at: datetime, rules: Rules) -> datetime:
-    """The first instant at which a training no longer qualifies by age: the threshold
-    ``now`` minus N calendar years (29 February read as 28 February) has passed it."""
+    """The first instant at which a training no longer qualifies by age: the contract's
+    threshold, ``now``'s wall-clock instant N calendar years earlier, has passed it. From 29
+    February to a year without one that instant is read as 1 March at 00:00, the first
+    that exists after it, so a training stays out once it is out."""
     local = completed_at.astimezone(VIETNAM)
     return _years_later(local, rules.qualifying_training_years) + EPSILON
 
