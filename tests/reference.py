@@ -31,7 +31,9 @@ Where the contract leaves room, this is the reading taken (the services must agr
    appointment event), ending one not held changes nothing.
 7. Activity is judged now: a position or entry counts when, now, its person is active and
    its unit is registered and open, whatever the unit's state when it was taken.
-8. A subtree follows ``parent_id`` links as they stand now, through closed units too.
+8. A subtree follows ``parent_id`` links as they stand now, through closed units too; a
+   unit merged away leads to the unit it was merged into (a child placed under it after
+   the merge follows the children the merge moved there).
 9. ``female_share_of_appointments_ytd`` counts appointment events that took effect
    (rule 3), of any role, whose time falls in now's calendar year in Asia/Ho_Chi_Minh
    and whose unit is active and in the subtree now; a woman by the current record.
@@ -89,6 +91,7 @@ class UnitState:
     parent_id: str | None
     level: str
     closed: bool = False
+    merged_into: str | None = None
 
 
 @dataclass
@@ -121,7 +124,8 @@ class World:
         current: str | None = unit_id
         while current is not None and current not in result:
             result.append(current)
-            current = self.units[current].parent_id if current in self.units else None
+            unit = self.units.get(current)
+            current = None if unit is None else (unit.merged_into or unit.parent_id)
         return result
 
 
@@ -196,7 +200,7 @@ def _apply_unit_event(world: World, type_: str, unit_id: str, data: Any) -> None
     elif unit.closed:
         return
     elif type_ == "hr.unit.merged" and data.into_unit_id != unit_id:
-        unit.closed = True
+        unit.closed, unit.merged_into = True, data.into_unit_id
         for person in world.people.values():
             if person.home_unit_id == unit_id:
                 person.home_unit_id = data.into_unit_id

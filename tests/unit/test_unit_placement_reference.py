@@ -1,0 +1,68 @@
+"""The personnel service's tree and the reference recomputation (tests/reference.py, rule 8)
+place units the same way after merges and dissolutions, including units placed under a
+unit that had closed already."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import pytest
+
+from services.personnel.domain.units import derive_tree, fold_unit
+from shared.contract import UNITS_TOPIC
+from shared.envelope import CloudEvent, InboundEvent, decode_record, encode_structured
+from shared.history import merge_into_history
+from tests import reference
+from tests.events import unit_dissolved, unit_merged, unit_registered, unit_updated
+
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def inbound(event: CloudEvent) -> InboundEvent:
+    return decode_record(UNITS_TOPIC, *encode_structured(event))
+
+
+def service_paths(events: list[CloudEvent]) -> dict[str, tuple[str, ...]]:
+    by_unit: dict[str, list[InboundEvent]] = defaultdict(list)
+    for event in events:
+        by_unit[event.subject].append(inbound(event))
+    states = {
+        unit_id: fold_unit(unit_id, merge_into_history([], history)[0], NOW)
+        for unit_id, history in by_unit.items()
+    }
+    return {u: p.path for u, p in derive_tree(states).items() if p.active}
+
+
+def reference_paths(events: list[CloudEvent]) -> dict[str, tuple[str, ...]]:
+    world = reference.replay(events, NOW)
+    open_units = {u for u, unit in world.units.items() if not unit.closed}
+    return {
+        u: tuple(a for a in reversed(world.chain(u)[1:]) if a in open_units) for u in open_units
+    }
+
+
+def tree() -> list[CloudEvent]:
+    return [
+        unit_registered("P", None, "province", day=0),
+        unit_registered("A", "P", "agency", day=0),
+        unit_registered("B", "P", "agency", day=0),
+        unit_registered("M", "A", "division", day=1),
+        unit_registered("K", "M", "division", day=2),
+    ]
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        [unit_merged("M", "B", day=5)],
+        [unit_merged("M", "B", day=5), unit_registered("C", "M", day=6)],
+        [unit_merged("M", "B", day=5), unit_updated("K", day=6, parent_id="M")],
+        [unit_dissolved("M", day=5), unit_registered("C", "M", day=6)],
+        [unit_merged("A", "B", day=5), unit_registered("C", "M", day=6)],
+    ],
+    ids=["merge", "registered-under-merged", "moved-under-merged", "under-dissolved", "nested"],
+)
+def test_the_service_and_the_reference_place_units_alike(later: list[CloudEvent]) -> None:
+    events = tree() + later
+    assert service_paths(events) == reference_paths(events)
