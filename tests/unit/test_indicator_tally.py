@@ -92,6 +92,17 @@ def test_a_training_qualifies_for_five_calendar_years_to_the_instant() -> None:
     assert figures(tally.counters, "A")["trained_share_of_planned_women"] == (0, 1)
 
 
+def test_a_training_dated_after_now_counts_from_its_time() -> None:
+    """Its person change may arrive early when the personnel host's clock is ahead."""
+    completed = NOW + timedelta(hours=1)
+    tally = tally_of(person("W1", pools=("D1",), trainings=(completed,)))
+    assert figures(tally.counters, "A")["trained_share_of_planned_women"] == (0, 1)
+    later = completed + timedelta(seconds=1)
+    assert tally.due(later) == {"W1"}
+    tally.refresh_people(tally.due(later), later)
+    assert figures(tally.counters, "A")["trained_share_of_planned_women"] == (1, 1)
+
+
 @pytest.mark.parametrize("years", [4, 5])
 @pytest.mark.parametrize(
     "completed",

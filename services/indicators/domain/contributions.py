@@ -120,6 +120,12 @@ def person_contribution(
             if trained and division_pools:
                 _over(keys, division_pools, "trained_female_div_pooled", organisation)
             valid_until.extend(trained)
+            # one dated after now (the personnel host's clock ahead of ours) counts from then
+            valid_until.extend(
+                completed
+                for category, completed in person.trainings
+                if completed > now and category not in rules.non_qualifying_training_categories
+            )
 
         home = {person.home_unit_id} if person.home_unit_id else set()
         _over(keys, home, "staff", organisation)
