@@ -37,6 +37,7 @@ class Record(Protocol):
     """The part of aiokafka's ConsumerRecord the services read."""
 
     topic: str
+    partition: int
     offset: int
     key: bytes | None
     value: bytes | None
@@ -137,6 +138,7 @@ async def decode_batch(
                 headers=record.headers,
                 kind=poison.kind,
                 reason=str(poison),
+                origin=f"{record.topic}/{record.partition}/{record.offset}",
             )
     return valid
 

@@ -97,6 +97,9 @@ async def test_every_poison_kind_goes_to_the_dlq_and_the_next_record_is_processe
     assert len(dead) == len(poison)
     reasons = [dict(r.headers)["parity_error"].decode() for r in dead]
     assert all(dict(r.headers).get("parity_failed_at") for r in dead)
+    origins = [dict(r.headers)["parity_origin"].decode().rsplit("/", 2) for r in dead]
+    assert {topic for topic, _, _ in origins} == {PERSONNEL_TOPIC}
+    assert len({(p, o) for _, p, o in origins}) == len(poison)  # one record each
     expected_words = ["not valid JSON", "id", "time", "unknown type", "gender", "1 MiB", "no value"]
     for reason, words in zip(reasons, expected_words, strict=True):
         assert words in reason, (reason, words)
