@@ -14,9 +14,10 @@ services/inspections/README.md):
    ``inspection.planned`` in effect counts nowhere. Otherwise its first plan comes first,
    then the events before it (in their order), then the rest.
 3. ``inspection.recommendation_resolved`` resolves a recommendation already issued and not
-   yet resolved, at any time (after closure or cancellation too); otherwise it changes
-   nothing. After ``closed`` or ``cancelled`` every other event changes nothing. A second
-   issue of the same recommendation id changes nothing. A later plan replaces the units
+   yet resolved, at any time (after closure or cancellation too); one not issued yet is
+   resolved when it is issued (if it is); otherwise it changes nothing. After ``closed``
+   or ``cancelled`` every other event changes nothing. A second issue of the same
+   recommendation id changes nothing. A later plan replaces the units
    and dates.
 4. ``cancelled`` withdraws the unresolved recommendations: they count nowhere, and the
    inspection covers no unit.
@@ -81,10 +82,13 @@ def inspections(events: list[CloudEvent], now: datetime) -> dict[str, Inspection
 def _fold(entries: list[tuple[str, Any]]) -> Inspection:
     _, plan = entries[0]
     inspection = Inspection("planned", list(plan.unit_ids), plan.planned_start)
+    resolved_early: set[str] = set()
     for type_, data in entries[1:]:
         if type_ == "inspection.recommendation_resolved":
             known = inspection.recommendations.get(data.recommendation_id)
-            if known is not None and not known.resolved:
+            if known is None:
+                resolved_early.add(data.recommendation_id)
+            elif not known.resolved:
                 known.resolved = True
         elif inspection.status in ("closed", "cancelled"):
             continue
@@ -95,7 +99,7 @@ def _fold(entries: list[tuple[str, Any]]) -> Inspection:
         elif type_ == "inspection.recommendation_issued":
             if data.recommendation_id not in inspection.recommendations:
                 inspection.recommendations[data.recommendation_id] = Recommendation(
-                    data.unit_id, data.due
+                    data.unit_id, data.due, resolved=data.recommendation_id in resolved_early
                 )
         elif type_ == "inspection.closed":
             inspection.status = "closed"

@@ -185,6 +185,16 @@ def test_resolving_an_unknown_recommendation_is_noted_until_its_issue_arrives() 
     assert later.anomalies == ()
 
 
+def test_a_recommendation_resolved_before_its_issue_is_resolved_as_it_is_issued() -> None:
+    """The two systems' clocks or a clerk's date disagree: the resolution is not lost, and
+    the recommendation does not stay open (and turn overdue) for good."""
+    state = fold(planned(0), resolved(38), recommended(40))
+    (recommendation,) = state.recommendations
+    assert statuses(state) == {"R1": "resolved"}
+    assert recommendation.resolved_at == recommendation.issued_at
+    assert kinds(state) == ["unknown_recommendation"]
+
+
 def test_cancelling_withdraws_open_recommendations() -> None:
     state = fold(
         planned(0),

@@ -15,8 +15,10 @@ place (contract section 3). Wrong orders have these outcomes (see README.md):
   applied. ``recommendation_resolved`` after closure is applied (follow-up is normal).
 - A second resolution is ``resolved_twice`` (the first stands); resolving an unknown
   recommendation is ``unknown_recommendation`` (if its issue later arrives with an earlier
-  time, the re-fold applies the resolution). A repeated finding or recommendation id, a
-  second start, close or cancel are anomalies and the first stands.
+  time, the re-fold applies the resolution; if its issue has a later time, the
+  recommendation is resolved as it is issued, and the anomaly stays). A repeated finding
+  or recommendation id, a second start, close or cancel are anomalies and the first
+  stands.
 - Cancelling withdraws the open recommendations: they count nowhere.
 """
 
@@ -148,6 +150,7 @@ class _Fold:
     findings: dict[str, Finding] = field(default_factory=dict)
     recommendations: dict[str, Recommendation] = field(default_factory=dict)
     anomalies: list[Anomaly] = field(default_factory=list)
+    early_resolutions: dict[str, str] = field(default_factory=dict)  # id -> resolution
 
     def note(self, kind: str, entry: HistoryEntry, detail: str) -> None:
         self.anomalies.append(Anomaly(kind, entry.key, detail))
@@ -212,7 +215,7 @@ class _Fold:
         finding_id = data.get("finding_id")
         if finding_id is not None and finding_id not in self.findings:
             self.note("unknown_finding", entry, f"recommendation {rec_id} cites {finding_id}")
-        self.recommendations[rec_id] = Recommendation(
+        recommendation = Recommendation(
             rec_id,
             unit_id,
             finding_id,
@@ -220,12 +223,17 @@ class _Fold:
             date.fromisoformat(data["due"]),
             entry.time,
         )
+        resolution = self.early_resolutions.pop(rec_id, None)
+        if resolution is not None:  # resolved with an earlier time: resolved as issued
+            recommendation = replace(recommendation, resolved_at=entry.time, resolution=resolution)
+        self.recommendations[rec_id] = recommendation
 
     def _resolve(self, entry: HistoryEntry, data: dict[str, Any]) -> None:
         rec_id = data["recommendation_id"]
         known = self.recommendations.get(rec_id)
         if known is None:
             self.note("unknown_recommendation", entry, f"{rec_id} resolved but never issued")
+            self.early_resolutions.setdefault(rec_id, data["resolution"])
         elif known.resolved_at is not None:
             self.note("resolved_twice", entry, f"{rec_id} resolved again; the first stands")
         else:
