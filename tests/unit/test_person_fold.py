@@ -108,6 +108,24 @@ def test_leaving_ends_every_position_and_planning_entry() -> None:
     assert state.left_reason == "retired"
 
 
+def test_after_leaving_corrections_and_trainings_are_recorded_and_nothing_else() -> None:
+    """Contract: the appointments of the year count by the appointee's current record, who
+    need not be active now; a training completed after leaving still happened."""
+    state = fold(
+        registered(gender="male"),
+        appointed(1),
+        event("hr.person.left", "P1", 3, {"reason": "retired"}),
+        event("hr.person.updated", "P1", 4, {"gender": "female"}),
+        event("hr.training.completed", "P1", 5, {"course_id": "C1", "category": "leadership"}),
+        appointed(6, unit="D2"),
+    )
+    assert state.gender == "female"
+    assert [t.course_id for t in state.trainings] == ["C1"]
+    assert state.positions == ()
+    assert len(state.appointments) == 1
+    assert [a.kind for a in state.anomalies] == ["event_after_leaving"]
+
+
 def test_ending_a_position_not_held_is_an_anomaly_not_a_crash() -> None:
     state = fold(
         registered(), event("hr.position.ended", "P1", 1, {"unit_id": "D1", "role": "head"})

@@ -111,7 +111,7 @@ class _Fold:
         if not self.registered:
             self.anomaly("person_not_registered", entry)
             return
-        if self.left_reason is not None:
+        if self.left_reason is not None and entry.type not in RECORDED_AFTER_LEAVING:
             self.anomaly("event_after_leaving", entry)
             return
         handler = _HANDLERS[entry.type]
@@ -127,6 +127,12 @@ class _Fold:
             elif self.staff:
                 key = f"closure:{unit}"
                 self.anomalies.append(Anomaly("homed_in_dissolved_unit", key, unit))
+
+
+# A correction of someone who has left corrects the record the indicators read (the
+# appointments of the year count by the appointee's current record); a training completed
+# after leaving still happened. Nothing else changes someone who has left.
+RECORDED_AFTER_LEAVING = frozenset({"hr.person.updated", "hr.training.completed"})
 
 
 def _updated(fold: _Fold, entry: HistoryEntry, data: dict[str, Any]) -> None:
