@@ -60,8 +60,22 @@ def tree() -> list[CloudEvent]:
         [unit_merged("M", "B", day=5), unit_updated("K", day=6, parent_id="M")],
         [unit_dissolved("M", day=5), unit_registered("C", "M", day=6)],
         [unit_merged("A", "B", day=5), unit_registered("C", "M", day=6)],
+        [unit_dissolved("C", day=5), unit_registered("C", "A", day=10)],
+        [unit_merged("C", "B", day=5), unit_registered("C", "A", day=10)],
+        [unit_merged("M", "M", day=5)],
+        [unit_merged("A", "M", day=5)],
     ],
-    ids=["merge", "registered-under-merged", "moved-under-merged", "under-dissolved", "nested"],
+    ids=[
+        "merge",
+        "registered-under-merged",
+        "moved-under-merged",
+        "under-dissolved",
+        "nested",
+        "dissolved-before-registered",
+        "merged-before-registered",
+        "merged-into-itself",
+        "merged-into-its-child",
+    ],
 )
 def test_the_service_and_the_reference_place_units_alike(later: list[CloudEvent]) -> None:
     events = tree() + later

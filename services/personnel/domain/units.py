@@ -63,10 +63,14 @@ def fold_unit(unit_id: str, history: Sequence[HistoryEntry], now: datetime) -> U
                 valid_from=state.valid_from or entry.time,
             )
             continue
-        if not state.registered:
+        if not state.registered:  # changes nothing: its registration is what counts
             anomalies.append(Anomaly("unit_not_registered", entry.key, f"{entry.type} first"))
+            continue
         if state.closed:
             anomalies.append(Anomaly("event_after_closure", entry.key, entry.type))
+            continue
+        if entry.type == "hr.unit.merged" and data["into_unit_id"] == unit_id:
+            anomalies.append(Anomaly("merged_into_itself", entry.key, unit_id))
             continue
         if entry.type == "hr.unit.updated":
             state = replace(
@@ -110,7 +114,9 @@ def _effective_parent(
         parent = units.get(parent_id)
         if parent is None or not parent.registered:
             return None, parent_id, anomalies
-        if parent.closure == "merged":
+        if parent.closure == "merged" and parent.merged_into == unit.unit_id:
+            parent_id = parent.declared_parent_id  # merged into its child: it takes the place
+        elif parent.closure == "merged":
             parent_id = parent.merged_into
         elif parent.closure == "dissolved":
             parent_id = parent.declared_parent_id
