@@ -33,8 +33,12 @@ def person_fields(state: PersonState) -> Document:
     """The derived part of a person document (everything but ``_id``, history and ``rev``)."""
     fields: Document = _plain(asdict(state))
     del fields["person_id"]
+    # Every unit whose change can change this person: a unit writer re-folds the people
+    # tied to the units it writes. Not only those the person is in now: the merge of a
+    # former home, dated before the transfer out of it, moves the person all the same.
     fields["tied_units"] = sorted(
-        {p["unit_id"] for p in fields["positions"]}
+        set(fields.pop("units_followed"))
+        | {p["unit_id"] for p in fields["positions"]}
         | {p["unit_id"] for p in fields["planning_entries"]}
         | {a["unit_id"] for a in fields["appointments"]}
         | set(fields["pending_units"])

@@ -87,8 +87,9 @@ async def apply_person_events(
     read from the store."""
     subjects = set(new_events)
     recent = deps.store.recent_people
+    folded_on_an_old_tree: set[str] = set()
     for _ in range(MAX_ATTEMPTS):
-        directory = await deps.store.unit_directory()
+        directory, tree_at = await deps.store.unit_directory()
         known = recent.get(s for s in subjects if new_events.get(s))
         stored = known | await deps.store.load("people", subjects - set(known))
         now = deps.clock.now()
@@ -107,13 +108,7 @@ async def apply_person_events(
                 continue
             writes.append(Write(subject, current.rev, fields, history))
         await deps.store.expect_due("people", _new_due(writes, stored))
-        new_ties = ties_to_add(_tie_changes(writes, stored))
-        await deps.store.ties.add(new_ties)
-        if new_ties and await deps.store.tree_moved():
-            # a unit writer moved the tree after the read above, and its re-fold of the
-            # people tied to the units it changed may have missed the ties just added
-            log.info("the tree moved during a fold of %d people: folding them again", len(writes))
-            continue
+        await deps.store.ties.add(ties_to_add(_tie_changes(writes, stored)))
         # a write with new events needs no marker: uncommitted, they come again from Kafka,
         # and their redelivery re-sends the current state
         unannounced = [w for w in writes if not outcome[w.subject][0]]
@@ -128,10 +123,22 @@ async def apply_person_events(
         await deps.store.clear_unpublished(list(markers.values()))
         for subject in subjects - conflicts:
             _count(deps.metrics, *outcome[subject])
+        if landed and await deps.store.tree_moved(since=tree_at):
+            folded_on_an_old_tree |= {w.subject for w in landed}
         if not conflicts:
-            return
+            break
         subjects = conflicts
-    raise WriteContention(f"people kept changing: {sorted(subjects)[:5]}")
+    else:
+        raise WriteContention(f"people kept changing: {sorted(subjects)[:5]}")
+    if folded_on_an_old_tree:
+        # A unit writer moved the tree after it was read above. Its re-fold of the people
+        # tied to its units read them before these writes, or did not find their new ties:
+        # fold them again, as written, with the tree as it is now.
+        log.info(
+            "the tree moved during a fold of %d people: folding them again",
+            len(folded_on_an_old_tree),
+        )
+        await apply_person_events({p: () for p in sorted(folded_on_an_old_tree)}, deps=deps)
 
 
 async def apply_unit_events(
@@ -193,8 +200,8 @@ async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators)
     Done for every unit event, redeliveries included, so that a crash after the unit was
     written but before its people were is repaired by the redelivery; people whose fold
     does not change are not written. Called after the tree version was bumped: a person
-    writer that ties someone to these units later sees the new version (see
-    ``apply_person_events``).
+    writer whose write lands after this read sees the new version when it reads it after
+    its write (see ``apply_person_events``).
     """
     people = await deps.store.ties.people_tied_to(unit_ids)
     for start in range(0, len(people), 500):

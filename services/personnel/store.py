@@ -105,18 +105,20 @@ class PersonnelStore:
         """Tell every replica that the tree changed; the new version."""
         return await next_counter(self._meta, "tree")
 
-    async def unit_directory(self) -> UnitDirectory:
-        """What people folds need about units, re-read only when the tree changed."""
+    async def unit_directory(self) -> tuple[UnitDirectory, int]:
+        """What people folds need about units, and the tree version it is of (re-read only
+        when the tree changed)."""
         version = await self.tree_version()
-        if self._directory is not None and version == self._directory_version:
-            return self._directory
+        known, known_version = self._directory, self._directory_version
+        if known is not None and version == known_version:
+            return known, version
         directory = UnitDirectory.of(await self.unit_states())
         self.know_directory(directory, version)
-        return directory
+        return directory, version
 
-    async def tree_moved(self) -> bool:
-        """Whether the tree changed since the directory last returned was read."""
-        return await self.tree_version() != self._directory_version
+    async def tree_moved(self, since: int) -> bool:
+        """Whether the tree changed since its version ``since``."""
+        return await self.tree_version() != since
 
     def know_directory(self, directory: UnitDirectory, version: int) -> None:
         """The directory as of tree ``version``: read, or derived by the writer of that
@@ -196,7 +198,7 @@ class PersonnelStore:
         A pending reference is a tie to a unit not registered yet. Both are upper bounds:
         ties are never removed (ties.py), and an agenda entry can outlive its event
         (shared/agenda.py)."""
-        registered = (await self.unit_directory()).registered
+        registered = (await self.unit_directory())[0].registered
         pending = await self.ties.people_tied_to_any_but(set(registered))
         waiting = sum([await agenda.count() for agenda in self._agendas.values()])
         return pending, waiting

@@ -24,6 +24,7 @@ from services.personnel.handlers import (
 from services.personnel.store import PersonnelStore
 from services.personnel.ties import UnitTies
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.documents import Write
 from shared.envelope import CloudEvent, InboundEvent
 from shared.store import Document
 from tests import events as ev
@@ -79,7 +80,7 @@ async def test_the_writer_keeps_the_directory_it_derived(
     await apply_unit_events(inbound(tree), deps=deps)
     await apply_unit_events(inbound([ev.unit_merged("D1", "D2", day=-10)]), deps=deps)
 
-    directory = await store.unit_directory()
+    directory, _ = await store.unit_directory()
     assert store.unit_reads == 0
     assert directory == await fresh_directory(db)
     assert directory.closed == {"D1"}
@@ -105,7 +106,7 @@ async def test_a_tree_moved_by_another_writer_meanwhile_is_read_again(
     store.after_reading_units = other_writes
     await apply_unit_events(inbound([ev.unit_registered("A", "P", "agency", day=-100)]), deps=deps)
 
-    directory = await store.unit_directory()
+    directory, _ = await store.unit_directory()
     assert store.unit_reads == 1
     assert directory == await fresh_directory(db)
     assert {"P", "A", "A2"} <= directory.registered
@@ -163,6 +164,93 @@ async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reac
     assert stored.fields == refolded
     assert "D1" not in {p["unit_id"] for p in stored.fields["positions"]}
     assert "the tree moved during a fold of 1 people: folding them again" in caplog.text
+
+
+class SavesWithAHook(PersonnelStore):
+    """Runs something once, just before the next people are written."""
+
+    before_saving_people: Callable[[], Awaitable[None]] | None = None
+
+    async def save(self, collection: str, writes: list[Write]) -> list[str]:
+        if collection == "people" and writes and self.before_saving_people is not None:
+            run, self.before_saving_people = self.before_saving_people, None
+            await run()
+        return await super().save(collection, writes)
+
+
+async def test_a_unit_closed_between_a_persons_fold_and_her_write_reaches_her(
+    mongo: AsyncMongoClient[Document], database_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """X is tied to D1 already (she was its deputy head). Replica B merges D1 into D3 after
+    replica A folded X's transfer to D1 and before A writes it: B's re-fold of D1's people
+    reads X without the transfer and changes nothing, and A's write would leave X homed in
+    a closed unit. The gauges read the tree meanwhile on A, as they may."""
+    db = mongo[database_name]
+    store = SavesWithAHook(db)
+    deps = collaborators(store)
+    units = collaborators(PersonnelStore(db))  # replica B, the units' writer
+    tree = [
+        ev.unit_registered("P", None, "province", day=-100),
+        ev.unit_registered("A", "P", "agency", day=-100),
+        ev.unit_registered("D1", "A", day=-100),
+        ev.unit_registered("D2", "A", day=-100),
+        ev.unit_registered("D3", "A", day=-100),
+    ]
+    await apply_unit_events(inbound(tree), deps=units)
+    history = [  # she was in D3 and in D1 before: the merge adds no tie to her
+        ev.person_registered("X", "D3", day=-40),
+        ev.appointed("X", "D1", "deputy_head", day=-30),
+        ev.position_ended("X", "D1", "deputy_head", day=-25),
+        ev.transferred("X", "D2", day=-20),
+    ]
+    await apply_person_events(unit_events(PERSONNEL_TOPIC, history), deps=deps)
+
+    async def merge_d1() -> None:
+        await apply_unit_events(inbound([ev.unit_merged("D1", "D3", day=-10)]), deps=units)
+        await store.count_pending()  # the gauges, on A
+
+    store.before_saving_people = merge_d1
+    caplog.set_level(logging.INFO, logger="parity.personnel")
+    await apply_person_events(
+        unit_events(PERSONNEL_TOPIC, [ev.transferred("X", "D1", day=-15)]), deps=deps
+    )
+
+    assert store.before_saving_people is None, "the hook did not run: the test proves nothing"
+    stored = (await PersonnelStore(db).load("people", ["X"]))["X"]
+    refolded = person_fields(fold_person("X", stored.history, await fresh_directory(db), NOW))
+    assert stored.fields == refolded
+    assert (stored.fields["home_unit_id"], stored.fields["active"]) == ("D3", True)
+    assert "the tree moved during a fold of 1 people: folding them again" in caplog.text
+
+
+async def test_the_merge_of_a_former_home_reaches_a_person_written_at_once(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """X's registration in U and her transfer out of U arrive in one batch, and U's merge
+    into M, dated between them, arrives after: the merge moved her to M before the
+    transfer, so the transfer out of M ends her position there. Her tie to U, a unit she
+    is no longer in, is what brings the merge to her."""
+    db = mongo[database_name]
+    deps = collaborators(PersonnelStore(db))
+    tree = [
+        ev.unit_registered("P", None, "province", day=-100),
+        ev.unit_registered("U", "P", day=-100),
+        ev.unit_registered("M", "P", day=-100),
+        ev.unit_registered("V", "P", day=-100),
+    ]
+    await apply_unit_events(inbound(tree), deps=deps)
+    history = [
+        ev.person_registered("X", "U", day=-10),
+        ev.appointed("X", "M", "head", day=-9),
+        ev.transferred("X", "V", day=-7),
+    ]
+    await apply_person_events(unit_events(PERSONNEL_TOPIC, history), deps=deps)
+    await apply_unit_events(inbound([ev.unit_merged("U", "M", day=-8)]), deps=deps)
+
+    stored = (await PersonnelStore(db).load("people", ["X"]))["X"]
+    assert "U" in stored.fields["tied_units"]
+    assert stored.fields["positions"] == []
+    assert stored.fields["home_unit_id"] == "V"
 
 
 async def test_placements_derived_while_another_writer_moved_the_tree_are_derived_again(

@@ -75,6 +75,9 @@ class PersonState:
     pending_units: tuple[str, ...] = ()
     next_due: datetime | None = None
     active: bool = False
+    # every unit whose closure the fold looked for: those its events name, and those they
+    # were merged into (a closure of any of them changes the fold)
+    units_followed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -192,8 +195,9 @@ _HANDLERS = {
 
 def _relevant_closures(
     entries: Sequence[HistoryEntry], directory: UnitDirectory
-) -> list[UnitClosure]:
-    """Closures of the units this person is tied to, and of the units those merged into."""
+) -> tuple[list[UnitClosure], set[str]]:
+    """Closures of the units this person's events name, and of the units those merged
+    into; and all those units."""
     tied = {e.data["unit_id"] for e in entries if e.type in UNIT_REFERENCING_TYPES}
     relevant = []
     for closure in directory.closures:  # in time order, so merge chains are followed
@@ -201,7 +205,7 @@ def _relevant_closures(
             relevant.append(closure)
             if closure.into_unit_id:
                 tied.add(closure.into_unit_id)
-    return relevant
+    return relevant, tied
 
 
 def fold_person(
@@ -211,7 +215,8 @@ def fold_person(
     timeline: list[tuple[tuple[Any, ...], HistoryEntry | UnitClosure]] = [
         ((e.time, 1, *e.order()[1:]), e) for e in entries
     ]
-    timeline += [((c.time, 0, c.unit_id), c) for c in _relevant_closures(entries, directory)]
+    closures, followed = _relevant_closures(entries, directory)
+    timeline += [((c.time, 0, c.unit_id), c) for c in closures]
     timeline.sort(key=lambda item: item[0])
 
     fold = _Fold(person_id)
@@ -244,4 +249,5 @@ def fold_person(
         active=fold.staff
         and fold.home_unit_id is not None
         and directory.is_active(fold.home_unit_id),
+        units_followed=tuple(sorted(followed)),
     )
