@@ -23,8 +23,9 @@ Where the contract leaves room, this is the reading taken (the services must agr
    move that would make a unit its own ancestor. A second ``hr.unit.registered`` of a
    unit rewrites its name, parent and level and does not reopen it.
 5. A merge moves every person whose home is the unit (left or not) and every child unit
-   to ``into_unit_id`` (a child that *is* ``into_unit_id`` takes the merged unit's parent),
-   and ends positions and planning entries in it for everyone. A dissolve moves its child
+   to ``into_unit_id`` (people to where ``into_unit_id``'s own merges led, if it was merged
+   away already; a child that *is* ``into_unit_id`` takes the merged unit's parent), and
+   ends positions and planning entries in it for everyone. A dissolve moves its child
    units under its parent (roots if it had none); people homed there stay, inactive.
 6. Positions are (unit, role) and planning entries (unit, role, period), held or not:
    appointing someone to a position they hold changes nothing (it is still an
@@ -118,6 +119,16 @@ class World:
     people: dict[str, PersonState] = field(default_factory=dict)
     appointments: list[Appointment] = field(default_factory=list)  # those that took effect
 
+    def merge_end(self, unit_id: str) -> str:
+        """Where people sent to ``unit_id`` are: the end of its merges so far."""
+        seen = [unit_id]
+        while (unit := self.units.get(unit_id)) is not None and unit.merged_into is not None:
+            if unit.merged_into in seen:
+                break
+            unit_id = unit.merged_into
+            seen.append(unit_id)
+        return unit_id
+
     def chain(self, unit_id: str) -> list[str]:
         """The unit and its ancestors (registered or not), nearest first."""
         result: list[str] = []
@@ -201,9 +212,10 @@ def _apply_unit_event(world: World, type_: str, unit_id: str, data: Any) -> None
         return
     elif type_ == "hr.unit.merged" and data.into_unit_id != unit_id:
         unit.closed, unit.merged_into = True, data.into_unit_id
+        into = world.merge_end(data.into_unit_id)
         for person in world.people.values():
             if person.home_unit_id == unit_id:
-                person.home_unit_id = data.into_unit_id
+                person.home_unit_id = into
         for child_id, child in world.units.items():
             if child.parent_id == unit_id:
                 child.parent_id = (

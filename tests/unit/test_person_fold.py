@@ -184,6 +184,25 @@ def test_merge_moves_people_and_ends_positions_and_planning_in_the_closed_unit()
     assert state.planning_entries == ()
 
 
+def merged(unit_id: str, into: str, day: int) -> InboundEvent:
+    return event("hr.unit.merged", unit_id, day, {"unit_id": unit_id, "into_unit_id": into})
+
+
+def test_a_chain_of_merges_on_one_day_takes_people_to_its_end_whatever_the_ids() -> None:
+    for first, second in (("D1", "D2"), ("D2", "D1")):  # D2 sorts after D1, then before
+        chain = unit(first, merged(first, second, 10)), unit(second, merged(second, "AG", 10))
+        units = directory(*chain, unit("AG"))
+        state = fold(registered(unit=first), units=units)
+        assert (state.home_unit_id, state.active) == ("AG", True), (first, second)
+
+
+def test_a_merge_into_a_unit_merged_away_before_takes_people_on() -> None:
+    chain = unit("D1", merged("D1", "D2", 10)), unit("D2", merged("D2", "AG", 5))
+    units = directory(*chain, unit("AG"))
+    state = fold(registered(unit="D1"), units=units)
+    assert (state.home_unit_id, state.active) == ("AG", True)
+
+
 def test_unit_events_take_effect_before_person_events_of_the_same_time() -> None:
     merge = event("hr.unit.merged", "D1", 10, {"unit_id": "D1", "into_unit_id": "D2"})
     units = directory(unit("D1", merge), unit("D2"))

@@ -12,7 +12,7 @@ unit counts as inactive meanwhile.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -201,10 +201,14 @@ def _relevant_closures(
     tied = {e.data["unit_id"] for e in entries if e.type in UNIT_REFERENCING_TYPES}
     relevant = []
     for closure in directory.closures:  # in time order, so merge chains are followed
-        if closure.unit_id in tied:
-            relevant.append(closure)
-            if closure.into_unit_id:
-                tied.add(closure.into_unit_id)
+        if closure.unit_id not in tied:
+            continue
+        if closure.into_unit_id is not None:
+            # into the end of the chain: whatever order same-time merges are listed in
+            target = directory.merge_target(closure.into_unit_id, closure.time)
+            tied |= {closure.into_unit_id, target}
+            closure = replace(closure, into_unit_id=target)
+        relevant.append(closure)
     return relevant, tied
 
 

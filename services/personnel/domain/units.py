@@ -171,6 +171,7 @@ class UnitDirectory:
     registered: frozenset[str]
     closures: tuple[UnitClosure, ...]
     closed: frozenset[str]
+    merges: Mapping[str, UnitClosure] = field(default_factory=dict)  # by the merged unit
 
     @staticmethod
     def of(units: Mapping[str, UnitState]) -> UnitDirectory:
@@ -188,7 +189,19 @@ class UnitDirectory:
             registered=frozenset(u.unit_id for u in units.values() if u.registered),
             closures=closures,
             closed=frozenset(c.unit_id for c in closures),
+            merges={c.unit_id: c for c in closures if c.into_unit_id is not None},
         )
+
+    def merge_target(self, unit_id: str, at: datetime) -> str:
+        """Where what was in ``unit_id`` is at ``at``: the end of its chain of merges by then
+        (a unit merged into one merged away at the same time, or before, goes on)."""
+        seen = {unit_id}
+        while (merge := self.merges.get(unit_id)) is not None and merge.time <= at:
+            if merge.into_unit_id is None or merge.into_unit_id in seen:
+                break
+            unit_id = merge.into_unit_id
+            seen.add(unit_id)
+        return unit_id
 
     def is_active(self, unit_id: str) -> bool:
         return unit_id in self.registered and unit_id not in self.closed
