@@ -188,3 +188,11 @@ def _landed(write: Write, stored: Stored | None) -> bool:
         and [e.key for e in stored.history] == [e.key for e in write.history or []]
         and stored.fields == write.fields
     )
+
+
+def new_anomalies(before: Document, after: Document) -> list[Document]:
+    """The anomalies of a subject's new derived fields that its stored ones lack (an anomaly
+    is its kind and the key of the event it is about): each is counted once, when first
+    written, however often its subject is folded again."""
+    known = {(a["kind"], a["event_key"]) for a in before.get("anomalies", [])}
+    return [a for a in after.get("anomalies", []) if (a["kind"], a["event_key"]) not in known]

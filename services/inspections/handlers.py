@@ -36,7 +36,7 @@ from services.inspections.status import StatusSink
 from services.inspections.store import InspectionsStore
 from shared.agenda import entries_to_expect
 from shared.clock import VIETNAM, Clock, local_date
-from shared.documents import Write, empty
+from shared.documents import Write, empty, new_anomalies
 from shared.envelope import InboundEvent
 from shared.history import merge_into_history
 from shared.internal import UnitInspectionStatus
@@ -111,7 +111,6 @@ async def apply_inspection_events(
             # redelivery after a failure between that write and the unit statuses').
             named = _ever_named(current.fields) | set(fields["named_units"])
             fields[EVER_NAMED] = sorted(named)
-            old_anomalies = current.fields.get("anomalies", [])
             again = bool(duplicates or swept) and current.rev > 0
             if again:
                 # a redelivery, or the sweep again: what followed the last write may not
@@ -122,11 +121,7 @@ async def apply_inspection_events(
                 if again:
                     repairs.append((state, current.rev))
                 continue
-            known = {(o["kind"], o["event_key"]) for o in old_anomalies}
-            new_anomalies = [
-                a for a in fields["anomalies"] if (a["kind"], a["event_key"]) not in known
-            ]
-            outcome[subject] = (events, duplicates, new_anomalies)
+            outcome[subject] = (events, duplicates, new_anomalies(current.fields, fields))
             writes.append(Write(subject, current.rev, fields, history))
             folded[subject] = (state, named)
         if not swept:  # a swept inspection's entry is due now: earlier than any new one

@@ -38,7 +38,7 @@ from services.personnel.store import PersonnelStore
 from services.personnel.ties import TieChange, ties_to_add
 from shared.agenda import entries_to_expect
 from shared.clock import Clock
-from shared.documents import Stored, Write, empty
+from shared.documents import Stored, Write, empty, new_anomalies
 from shared.envelope import InboundEvent
 from shared.history import merge_into_history
 from shared.metrics import ServiceMetrics
@@ -116,6 +116,7 @@ async def apply_person_events(
         conflicts = set(await deps.store.save("people", writes))
         recent.drop(conflicts)
         landed = [w for w in writes if w.subject not in conflicts]
+        _count_anomalies(deps.metrics, landed, stored)
         recent.keep(landed)
         await deps.changes.publish(
             [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
@@ -174,6 +175,7 @@ async def apply_unit_events(
         await deps.store.expect_due("units", _new_due(writes, stored))
         markers = await _announce("units", writes, deps=deps)
         unwritten = await deps.store.save("units", writes)
+        _count_anomalies(deps.metrics, [w for w in writes if w.subject not in unwritten], stored)
         if unwritten:  # another writer got there first: read everything again
             # (what did land is re-sent by the next attempt: its events are duplicates then)
             await deps.store.clear_unpublished([markers[u] for u in unwritten])
@@ -257,6 +259,15 @@ async def _place(
     await deps.store.update_placements(updates)
     refreshed = await deps.store.load("units", updates)
     return [unit_change(u, s.rev, s.fields) for u, s in refreshed.items()], markers
+
+
+def _count_anomalies(
+    metrics: ServiceMetrics, landed: Iterable[Write], stored: Mapping[str, Stored]
+) -> None:
+    for write in landed:
+        before = stored[write.subject].fields if write.subject in stored else {}
+        for anomaly in new_anomalies(before, write.fields):
+            metrics.anomalies.labels(kind=anomaly["kind"]).inc()
 
 
 def _new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:

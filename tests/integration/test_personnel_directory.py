@@ -289,3 +289,34 @@ async def test_placements_derived_while_another_writer_moved_the_tree_are_derive
         assert stored == {k: fields[k] for k in PLACEMENT_FIELDS}, unit_id
     assert documents["C"]["path"] == ["P", "A2", "D2"]
     assert "the tree moved meanwhile: placements of 1 units derived again" in caplog.text
+
+
+async def test_each_anomaly_is_counted_once_however_often_it_is_folded_again(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    db = mongo[database_name]
+    deps = collaborators(PersonnelStore(db))
+
+    def counted(kind: str) -> float:
+        value = deps.metrics.registry.get_sample_value(
+            "parity_personnel_anomalies_total", {"kind": kind}
+        )
+        return value or 0.0
+
+    tree = [
+        ev.unit_registered("P", None, "province", day=-100),
+        ev.unit_updated("Q", day=-90, name="not registered yet"),  # unit_not_registered
+        ev.unit_registered("D1", "P", day=-100),
+    ]
+    await apply_unit_events(inbound(tree), deps=deps)
+    history = [
+        ev.person_registered("X", "D1", day=-20),
+        ev.position_ended("X", "D1", "head", day=-10),  # position_not_held
+    ]
+    for _ in range(2):  # the second time, a redelivery
+        await apply_person_events(unit_events(PERSONNEL_TOPIC, history), deps=deps)
+    await apply_unit_events(inbound([ev.unit_updated("D1", day=-5, name="Phòng 1")]), deps=deps)
+    await apply_person_events({"X": []}, deps=deps)  # a re-fold with nothing new
+
+    assert counted("position_not_held") == 1
+    assert counted("unit_not_registered") == 1
