@@ -100,8 +100,10 @@ async def apply_person_events(
             current = stored.get(subject) or empty(subject)
             events = new_events.get(subject, ())
             history, duplicates = merge_into_history(current.history, events)
-            fields = person_fields(fold_person(subject, history, directory, now))
             outcome[subject] = ([e for e in events if e not in duplicates], duplicates)
+            if not history:  # a tie or agenda entry outlived a write that never landed
+                continue
+            fields = person_fields(fold_person(subject, history, directory, now))
             if len(history) == len(current.history) and fields == current.fields:
                 if duplicates and current.rev:
                     republish.append(person_change(subject, current.rev, current.fields))

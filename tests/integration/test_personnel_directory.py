@@ -28,7 +28,7 @@ from shared.documents import Write
 from shared.envelope import CloudEvent, InboundEvent
 from shared.store import Document
 from tests import events as ev
-from tests.integration.personnel_wiring import NOW, collaborators
+from tests.integration.personnel_wiring import NOW, ListSink, collaborators
 from tests.integration.personnel_wiring import inbound as unit_events
 
 
@@ -320,3 +320,16 @@ async def test_each_anomaly_is_counted_once_however_often_it_is_folded_again(
 
     assert counted("position_not_held") == 1
     assert counted("unit_not_registered") == 1
+
+
+async def test_a_re_fold_of_someone_never_written_writes_nothing(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """A tie (or an agenda entry) is written before the person document; a writer that
+    died in between leaves one behind, and a unit event re-folds its person."""
+    db = mongo[database_name]
+    sink = ListSink()
+    deps = collaborators(PersonnelStore(db), sink)
+    await apply_person_events({"GHOST": []}, deps=deps)
+    assert await db["people"].find_one({"_id": "GHOST"}) is None
+    assert sink.changes == []
