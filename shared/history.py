@@ -55,6 +55,15 @@ def merge_into_history(
     return merged, duplicates
 
 
+def applied_of(
+    events: Iterable[InboundEvent], duplicates: Sequence[InboundEvent]
+) -> list[InboundEvent]:
+    """The events a merge applied: all but the duplicates it returned, told apart by
+    identity (two equal copies in one batch are one applied event and one duplicate)."""
+    repeated = {id(event) for event in duplicates}
+    return [event for event in events if id(event) not in repeated]
+
+
 def in_effect(history: Iterable[HistoryEntry], now: datetime) -> list[HistoryEntry]:
     """The entries whose time has come, in effective order."""
     return sorted((e for e in history if e.time <= now), key=HistoryEntry.order)

@@ -38,7 +38,7 @@ from shared.agenda import entries_to_expect
 from shared.clock import VIETNAM, Clock, local_date
 from shared.documents import Write, empty, new_anomalies
 from shared.envelope import InboundEvent
-from shared.history import merge_into_history
+from shared.history import applied_of, merge_into_history
 from shared.internal import UnitInspectionStatus
 from shared.organisation import Organisation
 
@@ -161,9 +161,10 @@ def _count(
     duplicates: Sequence[InboundEvent],
     new_anomalies: Sequence[Document],
 ) -> None:
-    for event in events:
-        counter = metrics.service.events_duplicate if event in duplicates else None
-        (counter or metrics.service.events_applied).labels(type=event.type).inc()
+    for event in applied_of(events, duplicates):
+        metrics.service.events_applied.labels(type=event.type).inc()
+    for event in duplicates:
+        metrics.service.events_duplicate.labels(type=event.type).inc()
     for anomaly in new_anomalies:
         metrics.service.anomalies.labels(kind=anomaly["kind"]).inc()
 

@@ -40,7 +40,7 @@ from shared.agenda import entries_to_expect
 from shared.clock import Clock
 from shared.documents import Stored, Write, empty, new_anomalies
 from shared.envelope import InboundEvent
-from shared.history import merge_into_history
+from shared.history import applied_of, merge_into_history
 from shared.metrics import ServiceMetrics
 
 log = logging.getLogger("parity.personnel")
@@ -100,7 +100,7 @@ async def apply_person_events(
             current = stored.get(subject) or empty(subject)
             events = new_events.get(subject, ())
             history, duplicates = merge_into_history(current.history, events)
-            outcome[subject] = ([e for e in events if e not in duplicates], duplicates)
+            outcome[subject] = (applied_of(events, duplicates), duplicates)
             if not history:  # a tie or agenda entry outlived a write that never landed
                 continue
             fields = person_fields(fold_person(subject, history, directory, now))
@@ -161,7 +161,7 @@ async def apply_unit_events(
             events = new_events.get(subject, ())
             history, duplicates = merge_into_history(current.history, events)
             histories[subject] = history
-            outcome[subject] = ([e for e in events if e not in duplicates], duplicates)
+            outcome[subject] = (applied_of(events, duplicates), duplicates)
             states[subject] = fold_unit(subject, history, now)
         placements = derive_tree(states)
         writes: list[Write] = []
