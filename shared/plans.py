@@ -11,6 +11,7 @@ plan issued last wins), at the nearest milestone year not yet past.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -49,8 +50,9 @@ class Deadline(BaseModel):
             return [self.date] if start <= self.date <= end else []
         dates = []
         for year in range(start.year, end.year + 1):
-            day = min(self.day or 1, 28) if (self.month, self.day) == (2, 29) else self.day
-            when = dt.date(year, self.month or 1, day or 1)
+            leap = calendar.isleap(year)
+            day = 28 if (self.month, self.day) == (2, 29) and not leap else self.day
+            when = dt.date(year, self.month or 1, day or 1)  # 29 February: the 28th if none
             if start <= when <= end:
                 dates.append(when)
         return dates

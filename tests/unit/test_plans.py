@@ -103,6 +103,17 @@ def test_a_plan_id_used_twice_is_refused(tmp_path: Path) -> None:
         load_plans(tmp_path)
 
 
+def test_a_yearly_deadline_on_29_february_is_the_28th_except_in_a_leap_year() -> None:
+    plan = parse_plan(
+        LOCAL.replace("    month: 11\n    day: 15\n", "    month: 2\n    day: 29\n"), "x"
+    )
+    assert plan.deadlines[0].occurrences(dt.date(2027, 1, 1), dt.date(2029, 12, 31)) == [
+        dt.date(2027, 2, 28),
+        dt.date(2028, 2, 29),
+        dt.date(2029, 2, 28),
+    ]
+
+
 def test_deadlines_yearly_and_once() -> None:
     plan = parse_plan(LOCAL, "local.yaml")
     yearly = plan.deadlines[0]
