@@ -17,12 +17,13 @@ import argparse
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from services.kit.commands import Command
-from services.kit.commands.publish import Tally, opened, publish
+from services.kit.commands.publish import Tally
 from services.kit.console import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, Output
 from services.kit.lines import check_line, is_blank
 from services.kit.producing import KafkaSender, ProduceError, kafka_settings
@@ -36,7 +37,7 @@ from services.kit.replay import (
     running_services,
     stages,
 )
-from shared.clock import SystemClock, local_date
+from shared.clock import VIETNAM, SystemClock, local_date
 
 DEMO_FILE = Path(__file__).resolve().parents[3] / "deploy" / "demo" / "lang-son-dolisa.jsonl"
 DEMO_PLAN = "lang-son-dolisa-2022"
@@ -54,13 +55,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def load(path: Path, *, dry_run: bool, output: Output, tally: Tally) -> None:
-    with opened(str(path)) as (stream, size):
-        if dry_run:
-            await publish(stream, size, sender=None, output=output, tally=tally)
-            return
-        async with KafkaSender(kafka_settings()) as sender:
-            await publish(stream, size, sender=sender, output=output, tally=tally)
+async def produce(records: Sequence[OutboundRecord], *, output: Output) -> None:
+    """Produce the checked records into the running services (``--live``), every ack awaited."""
+    with output.progress() as progress:
+        task = progress.add_task("producing", total=len(records))
+
+        def acked(count: int) -> None:
+            progress.advance(task, count)
+
+        async with KafkaSender(kafka_settings(), on_acked=acked) as sender:
+            await sender.send_all(records)
 
 
 def checked_records(path: Path, *, output: Output, tally: Tally) -> list[OutboundRecord]:
@@ -80,9 +84,8 @@ def checked_records(path: Path, *, output: Output, tally: Tally) -> list[Outboun
     return found
 
 
-async def load_replayed(path: Path, *, output: Output, tally: Tally) -> list[Stage]:
-    """Replay the file's years through the services (see :mod:`services.kit.replay`)."""
-    records = checked_records(path, output=output, tally=tally)
+async def load_replayed(records: Sequence[OutboundRecord], *, output: Output) -> list[Stage]:
+    """Replay the records' years through the services (see :mod:`services.kit.replay`)."""
     plan = stages(((effective_time(r), r) for r in records), SystemClock().now())
     services = Services.from_environment()
     live = running_services(services)
@@ -103,42 +106,41 @@ async def load_replayed(path: Path, *, output: Output, tally: Tally) -> list[Sta
     return plan
 
 
-def contents(path: Path) -> list[tuple[str, object]]:
-    """What the demo province holds: units by level, people, the span of its events."""
+def contents(records: Iterable[OutboundRecord]) -> list[tuple[str, object]]:
+    """What the demo province holds (units by level, people, the span of its events), from
+    the records that passed the consumers' check: a refused line is counted nowhere."""
     levels: Counter[str] = Counter()
     people, inspections, times = set(), set(), []
-    with path.open(encoding="utf-8") as stream:
-        for line in stream:
-            if not line.strip():
-                continue
-            event = json.loads(line)
-            times.append(event["time"])
-            if event["type"] == "hr.unit.registered":
-                levels[event["data"]["level"]] += 1
-            elif event["type"] == "hr.person.registered":
-                people.add(event["subject"])
-            elif event["type"].startswith("inspection."):
-                inspections.add(event["subject"])
+    for record in records:
+        event = json.loads(record.value)  # a JSON object: the decoder accepted it
+        times.append(effective_time(record).astimezone(VIETNAM))
+        if record.event_type == "hr.unit.registered":
+            levels[event["data"]["level"]] += 1
+        elif record.event_type == "hr.person.registered":
+            people.add(record.key.decode())
+        elif record.event_type.startswith("inspection."):
+            inspections.add(record.key.decode())
     return [
         *((f"units ({level})", n) for level, n in sorted(levels.items())),
         ("people", len(people)),
         ("inspections", len(inspections)),
-        ("effective from", min(times, default="—")),
-        ("effective to", max(times, default="—")),
+        ("effective from", min(times).isoformat() if times else "—"),
+        ("effective to", max(times).isoformat() if times else "—"),
     ]
 
 
 def run(args: argparse.Namespace, output: Output) -> int:
     tally = Tally()
     try:
-        if args.dry_run or args.live:
-            asyncio.run(load(args.file, dry_run=args.dry_run, output=output, tally=tally))
-        else:
-            asyncio.run(load_replayed(args.file, output=output, tally=tally))
-        summary = contents(args.file)
-    except (OSError, json.JSONDecodeError, KeyError) as error:
-        output.error(f"cannot read {args.file}: {error!r}")
+        records = checked_records(args.file, output=output, tally=tally)
+    except OSError as error:
+        output.error(f"cannot read {args.file}: {error}")
         return EXIT_FAILED
+    try:
+        if args.live and not args.dry_run:
+            asyncio.run(produce(records, output=output))
+        elif not args.dry_run:
+            asyncio.run(load_replayed(records, output=output))
     except ValidationError as error:
         output.error(f"invalid PARITY_* settings: {error}")
         return EXIT_FAILED
@@ -156,7 +158,7 @@ def run(args: argparse.Namespace, output: Output) -> int:
         if args.live
         else "replayed year by year"
     )
-    output.summary(f"demo province {args.file.name}: {title}", summary + tally.lines())
+    output.summary(f"demo province {args.file.name}: {title}", contents(records) + tally.lines())
     if tally.rejected:
         output.note(f"{len(tally.rejected)} line(s) rejected")
         return EXIT_REJECTED

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
 from services.kit.commands import Command
-from services.kit.commands.report import add_store_options, settings_of
+from services.kit.commands.report import add_store_options, report_year, settings_of
 from services.kit.console import EXIT_FAILED, EXIT_OK, Output
 from services.reporting.history import HistoryError
 from services.reporting.opendata import DEFAULT_THRESHOLD
@@ -29,7 +29,9 @@ def threshold(text: str) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--year", type=int, required=True, help="the year (as of 31 December)")
+    parser.add_argument(
+        "--year", type=report_year, required=True, help="the year (as of 31 December)"
+    )
     parser.add_argument("--format", choices=FORMATS, default="csv", dest="file_format")
     parser.add_argument(
         "--threshold",

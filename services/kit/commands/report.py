@@ -13,19 +13,57 @@ from pymongo.errors import PyMongoError
 
 from services.kit.commands import Command
 from services.kit.console import EXIT_FAILED, EXIT_OK, Output
+from services.reporting.annual import MilestoneCheck
 from services.reporting.history import HistoryError
 from services.reporting.runs import ReportError, ReportFiles, find_plan, read_history, write_report
 from services.reporting.settings import ReportingSettings
-from services.reporting.vocabulary import MET, NO_DATA, NOT_MET, label, percent, points
+from services.reporting.vocabulary import (
+    MET,
+    NO_DATA,
+    NOT_MET,
+    decimals_for,
+    label,
+    percent,
+    points,
+)
 from shared.clock import SystemClock, local_date
+from shared.contract import EARLIEST_YEAR, LATEST_YEAR
 from shared.plans import PlanError
+
+
+def plausible(year: int, shown: str) -> None:
+    """A year the history can hold (the consumers refuse others); a usage error if not."""
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{shown!r}: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
+        )
+
+
+def report_date(text: str) -> date:
+    """``--as-of``: a ``YYYY-MM-DD`` date in the years 1900 to 2999."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    plausible(day.year, text)
+    return day
+
+
+def report_year(text: str) -> int:
+    """``--year``: a year from 1900 to 2999."""
+    try:
+        year = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year") from None
+    plausible(year, text)
+    return year
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plan", required=True, help="plan id, e.g. lang-son-dolisa-2022")
     parser.add_argument(
         "--as-of",
-        type=date.fromisoformat,
+        type=report_date,
         default=None,
         metavar="YYYY-MM-DD",
         help="the report's date (to its end, Vietnam time); default today",
@@ -83,6 +121,12 @@ def make_report(args: argparse.Namespace) -> ReportFiles:
     )
 
 
+def verdict(check: MilestoneCheck, decimals: int) -> str:
+    if check.met is None:
+        return NO_DATA
+    return MET if check.met else f"{NOT_MET} {points(check.gap, decimals)}"
+
+
 def figure_lines(files: ReportFiles) -> list[tuple[str, object]]:
     """The report's headline figures: each target at each scope unit, met or not."""
     report = files.report
@@ -92,12 +136,14 @@ def figure_lines(files: ReportFiles) -> list[tuple[str, object]]:
     lines.append(("units in scope", len(report.units)))
     for row in report.targets:
         value = row.figure.value if row.figure else None
+        targets = [c.target for c in row.milestones]  # shown as the page shows them
+        decimals = decimals_for(value, targets)
         checks = "; ".join(
-            f"{c.year} {percent(c.target)}: "
-            f"{NO_DATA if c.met is None else MET if c.met else NOT_MET + ' ' + points(c.gap)}"
-            for c in row.milestones
+            f"{c.year} {percent(c.target)}: {verdict(c, decimals)}" for c in row.milestones
         )
-        lines.append((f"{row.scope_id} {label(row.indicator)}", f"{percent(value)} ({checks})"))
+        lines.append(
+            (f"{row.scope_id} {label(row.indicator)}", f"{percent(value, targets)} ({checks})")
+        )
     for scope in report.scope_ids:
         for indicator in (
             "ethnic_minority_female_leaders",

@@ -16,7 +16,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from shared.contract import Gender, Role, StaffCategory, TrainingCategory, UnitLevel
+from shared.contract import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    Gender,
+    Role,
+    StaffCategory,
+    TrainingCategory,
+    UnitLevel,
+)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -87,10 +95,18 @@ def year(column: str, value: str) -> int | None:
 
 
 def calendar_date(column: str, value: str) -> date:
+    """A ``YYYY-MM-DD`` date in the years the consumers accept (an event dated outside them
+    would be dead-lettered, and the epoch it set would take every registration with it)."""
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise CellError(f"{column}: {value!r} is not a date (YYYY-MM-DD)") from None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise CellError(
+            f"{column}: {value.strip()!r}: the year must be between {EARLIEST_YEAR} and "
+            f"{LATEST_YEAR}"
+        )
+    return day
 
 
 def entries(value: str) -> list[str]:

@@ -7,7 +7,8 @@ import's time or the file's name: the same roster imported again yields the same
 effective at ``--as-of``, except those with a date of their own (trainings, positions with an
 appointment date: 00:00 of that date in Asia/Ho_Chi_Minh) and the registrations of units
 and people, which take effect at the roster's epoch: ``--as-of``, or the earliest date the
-roster states if that is earlier, so that nobody is trained or appointed before existing.
+published rows state if that is earlier, so that nobody is trained or appointed before
+existing.
 A person's events carry ``sequence`` 1, 2, ... so that equal times keep the roster's order.
 """
 
@@ -74,23 +75,35 @@ def unit_registered(unit: UnitRow, *, source: str, at: datetime) -> CloudEvent:
     )
 
 
-def person_events(
-    person: PersonRow, *, source: str, epoch: datetime, as_of: datetime
-) -> list[CloudEvent]:
-    """Registration (at the epoch) first, then positions (on their date, else at ``as_of``),
-    planning entries (at ``as_of``) and trainings (on their date), in cell order."""
-    pid = person.person_id
-    registration: dict[str, object] = {
-        "person_id": pid,
+def person_registered(person: PersonRow, *, source: str, at: datetime) -> CloudEvent:
+    """The person's registration, ``sequence`` 1 (at the roster's epoch)."""
+    data: dict[str, object] = {
+        "person_id": person.person_id,
         "gender": person.gender.value,
         "ethnic_minority": person.ethnic_minority,
         "category": person.category.value,
         "unit_id": person.unit_id,
     }
     if person.birth_year is not None:
-        registration["birth_year"] = person.birth_year
+        data["birth_year"] = person.birth_year
+    return draft_event(
+        source=source,
+        type_="hr.person.registered",
+        subject=person.person_id,
+        time=at,
+        event_id=stable_id(source, "person", person.person_id),
+        sequence=1,
+        data=data,
+    )
+
+
+def person_facts(person: PersonRow, *, source: str, as_of: datetime) -> list[CloudEvent]:
+    """What follows the registration, ``sequence`` 2, 3, ...: positions (on their date, else
+    at ``as_of``), planning entries (at ``as_of``) and trainings (on their date), in cell
+    order. None of them depends on the epoch."""
+    pid = person.person_id
     Fact = tuple[str, tuple[str, ...], datetime, dict[str, object]]
-    facts: list[Fact] = [("hr.person.registered", ("person", pid), epoch, registration)]
+    facts: list[Fact] = []
     for position in person.positions:
         at = start_of_day(position.appointed_on) if position.appointed_on else as_of
         identity: tuple[str, ...] = ("position", pid, position.unit_id, position.role.value)
@@ -115,5 +128,5 @@ def person_events(
             sequence=sequence,
             data=data,
         )
-        for sequence, (type_, identity, at, data) in enumerate(facts, start=1)
+        for sequence, (type_, identity, at, data) in enumerate(facts, start=2)
     ]

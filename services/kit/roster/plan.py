@@ -3,6 +3,12 @@
 Pure: a :class:`Roster` and :class:`ImportOptions` in, an :class:`ImportPlan` out. Each
 event is checked with the consumers' own decoder (:func:`services.kit.records.checked_record`);
 a row with any problem contributes no event at all.
+
+The epoch (when units and people are registered) is decided last, from the dates of the
+people rows that are published: a refused row never moves it. Rows are judged first with
+their registrations at ``--as-of``; whether the decoder accepts an event does not depend on
+its time as long as the year is plausible, and the epoch lies between the earliest accepted
+date (itself plausible) and ``--as-of``.
 """
 
 from __future__ import annotations
@@ -14,12 +20,17 @@ from datetime import datetime
 
 from services.kit.records import OutboundRecord, Rejection, checked_record
 from services.kit.roster.cells import CellError
-from services.kit.roster.events import person_events, start_of_day, unit_registered
+from services.kit.roster.events import (
+    person_facts,
+    person_registered,
+    start_of_day,
+    unit_registered,
+)
 from services.kit.roster.people import PersonRow, late_dates, read_person, reference_problems
 from services.kit.roster.sheets import Roster, SheetRow
 from services.kit.roster.units import UnitRow, order_units, read_unit
 from shared.clock import local_date
-from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.contract import EARLIEST_YEAR, LATEST_YEAR, PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.envelope import PoisonRecord
 
 DEFAULT_SOURCE = "parity-import"
@@ -60,7 +71,7 @@ def _on_rows(column: str, value: str, numbers: list[int]) -> str:
 
 
 def _read_units(
-    roster: Roster, options: ImportOptions, epoch: datetime, plan: ImportPlan
+    roster: Roster, options: ImportOptions, plan: ImportPlan
 ) -> tuple[list[UnitRow], dict[str, int]]:
     """The accepted units in publishing order, and the refused unit ids with their rows."""
     repeated = _repeated_ids(roster.units, "unit_id")
@@ -69,10 +80,14 @@ def _read_units(
     for row in roster.units:
         unit_id = row.get("unit_id")
         try:
+            if row.problems:  # cells that hold no value (spreadsheet errors, formulas)
+                raise CellError("; ".join(row.problems))
             if unit_id in repeated:
                 raise CellError(_on_rows("unit_id", unit_id, repeated[unit_id]))
             unit = read_unit(row)
-            checked_record(UNITS_TOPIC, unit_registered(unit, source=options.source, at=epoch))
+            checked_record(
+                UNITS_TOPIC, unit_registered(unit, source=options.source, at=options.as_of)
+            )
             readable.append(unit)
         except (CellError, PoisonRecord) as error:
             plan.rejections.append(
@@ -94,6 +109,8 @@ def _read_people(roster: Roster, plan: ImportPlan) -> list[PersonRow]:
     for row in roster.people:
         person_id = row.get("person_id")
         try:
+            if row.problems:
+                raise CellError("; ".join(row.problems))
             if person_id in repeated:
                 raise CellError(_on_rows("person_id", person_id, repeated[person_id]))
             readable.append(read_person(row))
@@ -105,38 +122,57 @@ def _read_people(roster: Roster, plan: ImportPlan) -> list[PersonRow]:
 
 
 def epoch_of(people: Iterable[PersonRow], as_of: datetime) -> datetime:
-    """``as_of``, or the first moment of the earliest date the roster states, if earlier."""
-    instants = [start_of_day(day) for person in people for day in person.dates()]
-    return min([as_of, *(at for at in instants if at <= as_of)])
+    """``as_of``, or the first moment of the earliest date the rows state, if earlier."""
+    return min([as_of, *(start_of_day(day) for person in people for day in person.dates())])
 
 
-def plan_import(roster: Roster, options: ImportOptions) -> ImportPlan:
-    if options.as_of.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")
-    plan = ImportPlan()
-    people = _read_people(roster, plan)
-    epoch = epoch_of(people, options.as_of)
-    units, refused_units = _read_units(roster, options, epoch, plan)
-    for unit in units:
-        event = unit_registered(unit, source=options.source, at=epoch)
-        plan.unit_records.append(checked_record(UNITS_TOPIC, event))
-    plan.units_accepted = len(units)
-
+def _check_people(
+    people: Iterable[PersonRow],
+    units: Iterable[UnitRow],
+    refused_units: dict[str, int],
+    options: ImportOptions,
+    plan: ImportPlan,
+) -> list[tuple[PersonRow, list[OutboundRecord]]]:
+    """The people rows that will be published, each with its records after the registration
+    (which waits for the epoch); the others are refused into ``plan``."""
     accepted_units = frozenset(unit.unit_id for unit in units)
     as_of_day = local_date(options.as_of)
+    accepted = []
     for person in people:
-        where = f"people row {person.row}"
         problems = reference_problems(person, accepted_units, refused_units, options.known_units)
         problems += late_dates(person, as_of_day)
         try:
             if problems:
                 raise CellError("; ".join(problems))
-            events = person_events(person, source=options.source, epoch=epoch, as_of=options.as_of)
-            records = [checked_record(PERSONNEL_TOPIC, event) for event in events]
+            registration = person_registered(person, source=options.source, at=options.as_of)
+            checked_record(PERSONNEL_TOPIC, registration)
+            facts = person_facts(person, source=options.source, as_of=options.as_of)
+            records = [checked_record(PERSONNEL_TOPIC, event) for event in facts]
         except (CellError, PoisonRecord) as error:
+            where = f"people row {person.row}"
             plan.rejections.append(Rejection(where, str(error), person.person_id, person.row))
             continue
-        plan.person_records += records
-        plan.people_accepted += 1
+        accepted.append((person, records))
+    return accepted
+
+
+def plan_import(roster: Roster, options: ImportOptions) -> ImportPlan:
+    if options.as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    if not EARLIEST_YEAR <= options.as_of.year <= LATEST_YEAR:
+        raise ValueError(f"as_of: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    plan = ImportPlan()
+    people = _read_people(roster, plan)
+    units, refused_units = _read_units(roster, options, plan)
+    accepted = _check_people(people, units, refused_units, options, plan)
+    epoch = epoch_of((person for person, _ in accepted), options.as_of)
+    for unit in units:
+        event = unit_registered(unit, source=options.source, at=epoch)
+        plan.unit_records.append(checked_record(UNITS_TOPIC, event))
+    plan.units_accepted = len(units)
+    for person, records in accepted:
+        registration = person_registered(person, source=options.source, at=epoch)
+        plan.person_records += [checked_record(PERSONNEL_TOPIC, registration), *records]
+    plan.people_accepted = len(accepted)
     plan.rejections.sort(key=lambda r: (not r.where.startswith("units"), r.row))
     return plan

@@ -51,10 +51,12 @@ class RosterError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SheetRow:
-    """One data row: its number as the spreadsheet (or CSV line) shows it, and its cells."""
+    """One data row: its number as the spreadsheet (or CSV line) shows it, its cells, and the
+    cells that could not be read at all (``"column: why"``; such a cell's text is empty)."""
 
     number: int
     cells: Mapping[str, str]
+    problems: tuple[str, ...] = ()
 
     def get(self, column: str) -> str:
         return self.cells.get(column, "")
