@@ -11,6 +11,7 @@ from openpyxl.styles import Font
 
 from services.reporting.annual import AnnualReport
 from services.reporting.vocabulary import label
+from shared.clock import VIETNAM
 from shared.contract import INDICATOR_IDS
 
 Cell = str | int | float | bool | None
@@ -174,7 +175,7 @@ def write_annex(report: AnnualReport, path: Path) -> None:
                 figure.numerator,
                 figure.denominator,
                 figure.value,
-                status.instant.isoformat(),
+                status.instant.astimezone(VIETNAM).isoformat(),
             ]
             for u in report.units
             for status in (report.status(u),)

@@ -6,6 +6,11 @@ withheld, numerator, denominator and value together, when its numerator or its
 denominator is below the threshold. A withheld figure is published as empty cells with
 ``withheld`` true, never as a rounded or perturbed number. Zero is below any positive
 threshold, so it is withheld too.
+
+``as_of`` is the day (in Asia/Ho_Chi_Minh) of the unit's latest record, never its time: the
+record changes whenever any figure of the unit does, and a precise instant would tell when a
+small unit, all of whose figures are withheld, changed (someone appointed, leaving, trained).
+A unit's rows share one ``as_of``, so coarsening only the withheld rows would not hide it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from services.reporting.history import Figure, Tree, UnitStatus
+from shared.clock import local_date
 from shared.contract import INDICATOR_IDS
 
 DEFAULT_THRESHOLD = 5
@@ -80,7 +86,7 @@ class ExportRow:
             r.denominator,
             None if r.value is None else round(r.value, 6),
             r.withheld,
-            s.instant.isoformat(),
+            local_date(s.instant).isoformat(),
         ]
 
 
@@ -134,6 +140,7 @@ def write_xlsx(rows: Sequence[ExportRow], path: Path, *, threshold: int) -> None
     notes = book.create_sheet("README")
     for line in (
         ("Parity open data: indicators per unit as of the end of the year (Asia/Ho_Chi_Minh)",),
+        ("as_of: the day (Asia/Ho_Chi_Minh) of the unit's latest figures",),
         (f"Small-cell suppression threshold: {threshold}",),
         (
             "A count below the threshold is withheld; so is a share whose numerator or "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from services.reporting.annual import AnnualReport
+from services.reporting.annual import AnnualReport, milestone_in_force
 from services.reporting.charts import Reference, Series, bar_chart, line_chart
 from services.reporting.history import Figure
 from services.reporting.vocabulary import (
@@ -14,6 +14,7 @@ from services.reporting.vocabulary import (
     NO_DATA,
     NOT_MET,
     day_text,
+    decimals_for,
     figure_text,
     is_count,
     label,
@@ -87,18 +88,20 @@ def _targets(report: AnnualReport) -> str:
         return "<h2>I. Kết quả thực hiện các chỉ tiêu</h2><p>Kế hoạch không đặt chỉ tiêu số.</p>"
     rows = []
     for row in report.targets:
+        value = row.figure.value if row.figure else None
+        targets = [check.target for check in row.milestones]  # one value, shown alike in each
         for check in row.milestones:
             verdict = NO_DATA if check.met is None else MET if check.met else NOT_MET
             rows.append(
                 [
                     _cell(report.status(row.scope_id).name if row.figure else row.scope_id),
                     _cell(label(row.indicator)),
-                    _cell(percent(row.figure.value if row.figure else None), number=True),
+                    _cell(percent(value, targets), number=True),
                     _cell(_ratio(row.figure), number=True),
                     _cell(f"{check.year}{' (đã qua)' if check.past else ''}"),
                     _cell(percent(check.target), number=True),
                     _cell(verdict, css="met" if check.met else "miss"),
-                    _cell(points(check.gap), number=True),
+                    _cell(points(check.gap, decimals_for(value, targets)), number=True),
                 ]
             )
     headers = ["Đơn vị", "Chỉ tiêu", "Kết quả", "Tử số/mẫu số", "Mốc", "Mục tiêu"]
@@ -154,10 +157,14 @@ def _shortfalls(report: AnnualReport) -> str:
                 _cell(report.status(s.unit_id).name),
                 _cell(level_label(report.status(s.unit_id).level)),
                 _cell(_parent_name(report, s.unit_id)),
-                _cell(percent(s.figure.value), number=True),
+                _cell(percent(s.figure.value, [s.target]), number=True),
                 _cell(_ratio(s.figure), number=True),
                 _cell(f"{percent(s.target)} ({s.target_year})", number=True),
-                _cell(points(s.gap), number=True, css="miss"),
+                _cell(
+                    points(s.gap, decimals_for(s.figure.value, [s.target])),
+                    number=True,
+                    css="miss",
+                ),
             ]
             for s in found
         ]
@@ -235,8 +242,9 @@ def _benchmarks(report: AnnualReport) -> str:
             if scope_figure is not None and scope_figure.value is not None:
                 scope_text = figure_text(indicator, scope_figure.value)
                 references.append(Reference(f"Toàn phạm vi: {scope_text}", scope_figure.value))
-            if indicator in report.plan.targets:
-                year, value = max(report.plan.targets[indicator].items())
+            if indicator in report.plan.targets:  # as section III judges: the one in force
+                milestones = report.plan.targets[indicator]
+                year, value = milestone_in_force(milestones, report.as_of.year)
                 references.append(Reference(f"Mục tiêu {year}: {percent(value)}", value))
             bars = [(report.status(u).name, _value(report, u, indicator)) for u in tops]
             chart = bar_chart(

@@ -6,7 +6,8 @@ The only part of the package with I/O besides :mod:`services.reporting.source`; 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -78,17 +79,27 @@ def write_report(
             f"no active unit {', '.join(missing) or '(any root)'} in the indicator history of "
             f"{source} as of the end of {as_of.isoformat()}"
         )
-    out.mkdir(parents=True, exist_ok=True)
     stem = f"bao-cao-{plan.id}-{as_of.isoformat()}"
     html, annex = out / f"{stem}.html", out / f"{stem}-phu-luc.xlsx"
+    printed = out / f"{stem}.pdf" if pdf else None
     page = render(report)
-    html.write_text(page, encoding="utf-8")
-    write_annex(report, annex)
-    if not pdf:
-        return ReportFiles(report, html, annex)
-    printed = out / f"{stem}.pdf"
-    write_pdf(page, printed)
+    with writing_into(out):
+        out.mkdir(parents=True, exist_ok=True)
+        html.write_text(page, encoding="utf-8")
+        write_annex(report, annex)
+        if printed is not None:
+            write_pdf(page, printed)
     return ReportFiles(report, html, annex, printed)
+
+
+@contextmanager
+def writing_into(out: Path) -> Iterator[None]:
+    """An output folder that cannot be made or written (a file of that name, no permission,
+    a full disk) is a :class:`ReportError` naming it, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise ReportError(f"cannot write into {out}: {error}") from error
 
 
 def write_pdf(page: str, path: Path) -> None:
@@ -112,10 +123,11 @@ def write_export(
     rows = export_rows(year, snapshot(records, end_of_day(date(year, 12, 31))), threshold)
     if not rows:
         raise ReportError(f"no active unit in the indicator history of {source} by {year}-12-31")
-    out.mkdir(parents=True, exist_ok=True)
     path = out / f"parity-indicators-{year}.{file_format}"
-    if file_format == "csv":
-        write_csv(rows, path)
-    else:
-        write_xlsx(rows, path, threshold=threshold)
+    with writing_into(out):
+        out.mkdir(parents=True, exist_ok=True)
+        if file_format == "csv":
+            write_csv(rows, path)
+        else:
+            write_xlsx(rows, path, threshold=threshold)
     return rows, path

@@ -1,8 +1,17 @@
-"""The Vietnamese words of the reports: indicator and level names, formatting of figures."""
+"""The Vietnamese words of the reports: indicator and level names, formatting of figures.
+
+A share is shown in percent with one decimal, rounded half up. Shown beside a target it does
+not reach, it never reads as reaching it: where one decimal would round it up to the target
+(449/499 = 89,98% against 90%) it gets a second or third decimal, and past the third it is
+rounded down; its gap is shown with the same decimals and is never 0 (the smallest step
+instead). A value that reaches its target can never show below it (rounding keeps order).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from shared.contract import COUNT_INDICATORS
 
@@ -48,18 +57,56 @@ def is_count(indicator: str) -> bool:
     return indicator in COUNT_INDICATORS
 
 
-def percent(value: float | None) -> str:
-    """0.905 → "90,5%" (a decimal comma, as Vietnamese writes it)."""
+MAX_DECIMALS = 3  # of a share in percent, where one decimal would contradict its verdict
+_NOISE = Decimal("1e-9")  # float noise below this is dropped before rounding (0.57 * 100)
+
+
+def _in_percent(value: float) -> Decimal:
+    return (Decimal(repr(value)) * 100).quantize(_NOISE, ROUND_HALF_UP)
+
+
+def _rounded(scaled: Decimal, decimals: int, rounding: str = ROUND_HALF_UP) -> Decimal:
+    return scaled.quantize(Decimal(1).scaleb(-decimals), rounding)
+
+
+def decimals_for(value: float | None, targets: Iterable[float] = ()) -> int:
+    """Decimals to show ``value`` with (in percent): one, or as many as it takes (at most
+    MAX_DECIMALS) for it not to read as reaching a target it is below (449/499 = 89,98%
+    against 90%, not "90,0%")."""
+    if value is None:
+        return 1
+    missed = [_in_percent(t) for t in targets if value < t]
+    scaled = _in_percent(value)
+    for decimals in range(1, MAX_DECIMALS):
+        if all(_rounded(scaled, decimals) < _rounded(t, decimals) for t in missed):
+            return decimals
+    return MAX_DECIMALS
+
+
+def percent(value: float | None, targets: Iterable[float] = ()) -> str:
+    """0.905 → "90,5%" (a decimal comma, as Vietnamese writes it). With ``targets``, a value
+    below one of them never shows as reaching it: more decimals (:func:`decimals_for`), and
+    past MAX_DECIMALS rounded down."""
     if value is None:
         return "—"
-    return f"{value * 100:.1f}%".replace(".", ",")
+    targets = list(targets)
+    decimals = decimals_for(value, targets)
+    scaled = _in_percent(value)
+    shown = _rounded(scaled, decimals)
+    if any(value < t and shown >= _rounded(_in_percent(t), decimals) for t in targets):
+        shown = _rounded(scaled, decimals, ROUND_FLOOR)
+    return f"{shown}%".replace(".", ",")
 
 
-def points(gap: float | None) -> str:
-    """A gap in percentage points: 0.052 → "5,2 điểm %"."""
+def points(gap: float | None, decimals: int = 1) -> str:
+    """A gap in percentage points: 0.052 → "5,2 điểm %". A gap above zero (a target not met)
+    never shows as 0: it is then the smallest step of ``decimals``."""
     if gap is None:
         return "—"
-    return f"{gap * 100:.1f} điểm %".replace(".", ",")
+    shown = _rounded(_in_percent(gap), decimals)
+    if gap > 0 and shown <= 0:
+        shown = Decimal(1).scaleb(-decimals)
+    return f"{shown} điểm %".replace(".", ",")
 
 
 def figure_text(indicator: str, value: float | None) -> str:
