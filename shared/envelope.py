@@ -173,8 +173,12 @@ def _structured_envelope(value: bytes, headers: Headers) -> CloudEvent:
             )
     try:
         raw = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PoisonRecord("invalid_json", f"value is not valid JSON: {error}") from None
+    except (ValueError, RecursionError) as error:
+        # ValueError: not UTF-8, not JSON, or an integer of more digits than Python reads;
+        # RecursionError: nested deeper than the parser goes
+        raise PoisonRecord(
+            "invalid_json", f"value is not valid JSON: {type(error).__name__}: {error}"[:300]
+        ) from None
     if not isinstance(raw, dict):
         raise PoisonRecord("invalid_json", "value is not a JSON object")
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.envelope import PoisonRecord, encode_structured, new_event
+from shared.envelope import PoisonRecord, decode_record, encode_structured, new_event
 from shared.internal import UNIT_INSPECTION_STATUS, decode_change
 from tests.samples import sample_event, sample_payload
 from tests.unit.test_envelope import MODES, assert_poison, decode
@@ -116,3 +116,16 @@ def test_an_invalid_internal_record_is_explained_without_its_values() -> None:
     assert "revision" in str(caught.value)
     assert secret not in str(caught.value)
     assert "P-77" not in str(caught.value).replace("parity.person.changed", "")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"[" * 200_000, b'{"id": ' + b"9" * 5000 + b"}"],
+    ids=["nested-deeper-than-the-parser-goes", "an-integer-of-5000-digits"],
+)
+def test_json_the_parser_gives_up_on_is_poison_not_a_crash(value: bytes) -> None:
+    """json.loads raises RecursionError or ValueError for these, not JSONDecodeError."""
+    assert len(value) < 1024 * 1024
+    with pytest.raises(PoisonRecord) as caught:
+        decode_record("hr.personnel.v1", value, [("content-type", b"application/json")])
+    assert caught.value.kind == "invalid_json"
