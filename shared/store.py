@@ -140,6 +140,8 @@ async def _write_counted(
         errors = error.details["writeErrors"]
         if not duplicates_ok or any(e.get("code") != DUPLICATE_KEY for e in errors):
             raise
+        if error.details.get("writeConcernErrors"):  # written, perhaps not durably: retry
+            raise
         details = error.details
         return BulkTotals(
             inserted=details.get("nInserted", 0),

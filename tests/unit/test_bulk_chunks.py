@@ -1,9 +1,14 @@
 """How a bulk write is cut into chunks (shared/store.py): never more than
-``MAX_BULK_OPERATIONS`` a chunk, and a few requests shared out over the chunks in flight."""
+``MAX_BULK_OPERATIONS`` a chunk, and a few requests shared out over the chunks in flight;
+and what it counts and what it raises."""
 
-from pymongo import DeleteOne
+from typing import Any
 
-from shared.store import MAX_BULK_OPERATIONS, WriteRequest, bulk_chunks
+import pytest
+from pymongo import DeleteOne, InsertOne
+from pymongo.errors import BulkWriteError
+
+from shared.store import MAX_BULK_OPERATIONS, WriteRequest, bulk_chunks, bulk_write
 
 
 def requests(count: int) -> list[WriteRequest]:
@@ -30,3 +35,34 @@ def test_chunks_never_exceed_the_limit() -> None:
 def test_every_request_is_in_one_chunk_in_order() -> None:
     given = requests(33)
     assert [r for chunk in bulk_chunks(given, 2) for r in chunk] == given
+
+
+class RefusingCollection:
+    """Answers every bulk write with the error a server gives: some duplicate keys, and
+    perhaps a write-concern error (written, not acknowledged as durable)."""
+
+    name = "people"
+
+    def __init__(self, *, write_concern_error: bool) -> None:
+        self.details: dict[str, Any] = {
+            "writeErrors": [{"index": 0, "code": 11000, "errmsg": "duplicate key"}],
+            "writeConcernErrors": [{"code": 64, "errmsg": "waiting for replication timed out"}]
+            if write_concern_error
+            else [],
+            "nInserted": 1,
+            "nMatched": 0,
+            "nUpserted": 0,
+        }
+
+    async def bulk_write(self, chunk: list[WriteRequest], ordered: bool) -> None:
+        raise BulkWriteError(self.details)
+
+
+async def test_duplicates_are_counted_but_a_write_concern_error_is_raised() -> None:
+    inserts: list[WriteRequest] = [InsertOne({"_id": 1}), InsertOne({"_id": 2})]
+    clean = RefusingCollection(write_concern_error=False)
+    totals = await bulk_write(clean, inserts, duplicates_ok=True)  # type: ignore[arg-type]
+    assert (totals.inserted, totals.duplicates) == (1, 1)
+    unsure = RefusingCollection(write_concern_error=True)
+    with pytest.raises(BulkWriteError):
+        await bulk_write(unsure, inserts, duplicates_ok=True)  # type: ignore[arg-type]
