@@ -6,7 +6,6 @@ Nothing connects at import time; every function takes the settings it needs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Iterable
@@ -193,15 +192,23 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
             for spec in wanted
         ]
         if new_topics:
-            # another service may create them between our list and our create
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new_topics)
+            _raise_creation_errors(await admin.create_topics(new_topics))
         kept = [s for s in specs if s.kept_forever and s.name in existing]
         if kept:
             await _configure(admin, kept)
         return [spec.name for spec in wanted]
     finally:
         await admin.close()
+
+
+def _raise_creation_errors(response: Any) -> None:
+    """aiokafka answers CreateTopics with each topic's error code instead of raising: raise
+    the first, but a topic another service created between our list and our create."""
+    for topic_error in response.topic_errors:
+        topic, code = topic_error[0], topic_error[1]
+        message = topic_error[2] if len(topic_error) > 2 else None
+        if code and code != TopicAlreadyExistsError.errno:
+            raise for_code(code)(f"creating topic {topic}: {message or 'refused'}")
 
 
 async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:

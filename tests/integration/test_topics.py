@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import InvalidReplicationFactorError
 
 from services.notifications.app import topic_specs
 from services.notifications.settings import NotificationsSettings
@@ -71,3 +72,18 @@ async def test_a_topic_kept_forever_is_configured_so_even_when_it_exists(
         assert await ensure_topics(kafka_settings, [TopicSpec(topic, 1, kept_forever=True)]) == []
     finally:
         await admin.delete_topics([topic])
+
+
+async def test_a_topic_the_broker_refuses_to_create_stops_the_start_up(
+    kafka_settings: KafkaSettings, admin: AIOKafkaAdminClient
+) -> None:
+    """aiokafka reports a refused creation as an error code, not an exception: a
+    replication factor the one-broker cluster cannot give must not pass for created."""
+    name = f"test-refused-{uuid.uuid4().hex[:8]}"
+    three = kafka_settings.model_copy(update={"replication_factor": 3})
+    with pytest.raises(InvalidReplicationFactorError, match=name):
+        await ensure_topics(three, [TopicSpec(name, 1)])
+    assert name not in await admin.list_topics()
+    assert await ensure_topics(kafka_settings, [TopicSpec(name, 1)]) == [name]
+    assert await ensure_topics(kafka_settings, [TopicSpec(name, 1)]) == []  # it exists now
+    await admin.delete_topics([name])
