@@ -42,6 +42,7 @@ from shared.internal import (
     decode_change,
 )
 from shared.kafka import all_topics, ensure_topics, make_broker
+from shared.lag import track_consumer_lag
 from shared.plans import Plan, load_plans
 from shared.service import (
     Clients,
@@ -184,6 +185,14 @@ def build(
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
             asyncio.create_task(every(interval, sweep_if_owner, name="indicators sweep"))
+        )
+        runtime.tasks.append(
+            track_consumer_lag(
+                settings.kafka,
+                registry=metrics.service.registry,
+                groups={settings.group_id: INPUT_TOPICS},
+                interval=settings.consumer_lag_interval_seconds,
+            )
         )
 
     async def stop() -> None:

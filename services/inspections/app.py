@@ -29,6 +29,7 @@ from shared.contract import INSPECTIONS_TOPIC
 from shared.dead_letters import DeadLetters
 from shared.internal import UnitChanged
 from shared.kafka import all_topics, ensure_topics, make_broker
+from shared.lag import track_consumer_lag
 from shared.organisation import Organisation, UnitsFeed
 from shared.service import (
     Clients,
@@ -126,6 +127,14 @@ def build(
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
             asyncio.create_task(every(interval, lambda: sweep(deps), name="inspections sweep"))
+        )
+        runtime.tasks.append(
+            track_consumer_lag(
+                settings.kafka,
+                registry=registry,
+                groups={f"{settings.group_id}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC]},
+                interval=settings.consumer_lag_interval_seconds,
+            )
         )
         # the gauges count whole collections: on the consumer-lag interval, not every sweep
         runtime.tasks.append(

@@ -3,6 +3,7 @@ records on the feed, changes with no event arriving (a new year), poison, the dr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from pymongo import AsyncMongoClient
 
 from services.indicators.app import IndicatorsSettings, build
 from services.indicators.drift import check
+from services.indicators.metrics import IndicatorMetrics, make_indicator_metrics
 from services.indicators.people import PeopleTopic
 from services.indicators.store import IndicatorsStore
 from shared.clock import VIETNAM, ManualClock
@@ -24,11 +26,13 @@ from shared.contract import INDICATORS_TOPIC, dead_letter_topic
 from shared.documents import packed, unpacked
 from shared.envelope import encode_structured, new_event
 from shared.internal import (
+    INSPECTION_STATUS_TOPIC,
     PEOPLE_CHANGES_TOPIC,
     PERSON_CHANGED,
     UNIT_CHANGED,
     UNIT_CHANGES_TOPIC,
 )
+from shared.lag import LAG_METRIC
 from shared.plans import load_plans
 from shared.settings import KafkaSettings
 from shared.store import Document
@@ -44,6 +48,7 @@ class Indicators:
     settings: IndicatorsSettings
     clock: ManualClock
     db: Any
+    metrics: IndicatorMetrics
 
 
 @pytest.fixture
@@ -61,9 +66,11 @@ async def indicators(
         group_id=f"test-indicators-{uuid.uuid4().hex[:8]}",
         kafka=kafka_settings,
         sweep_interval_seconds=0.2,
+        consumer_lag_interval_seconds=0.5,
     )
-    async with build(settings, clock=clock, plans=PLANS):
-        yield Indicators(settings, clock, mongo[database_name])
+    metrics = make_indicator_metrics()
+    async with build(settings, clock=clock, plans=PLANS, metrics=metrics):
+        yield Indicators(settings, clock, mongo[database_name], metrics)
 
 
 async def send(producer: AIOKafkaProducer, topic: str, type_: str, subject: str, data: Any) -> None:
@@ -139,3 +146,21 @@ async def test_feed_new_year_poison_and_drift_check(
     tampered["female_staff_share"]["numerator"] = 7
     await history.update_one({"_id": d2[0]["_id"]}, {"$set": {"indicators": packed(tampered)}})
     assert await check(store, people, PLANS, rules, indicators.clock) == 1
+
+
+async def test_the_consumer_lag_of_its_group_is_exported_for_each_topic(
+    indicators: Indicators,
+) -> None:
+    registry = indicators.metrics.service.registry
+    group = indicators.settings.group_id
+
+    def lags() -> dict[str, float | None]:
+        return {
+            topic: registry.get_sample_value(LAG_METRIC, {"group": group, "topic": topic})
+            for topic in (UNIT_CHANGES_TOPIC, PEOPLE_CHANGES_TOPIC, INSPECTION_STATUS_TOPIC)
+        }
+
+    seen = await eventually(
+        lambda: asyncio.sleep(0, lags()), lambda found: None not in found.values()
+    )
+    assert all(value is not None and value >= 0 for value in seen.values())

@@ -3,6 +3,7 @@ planned wait for the plan; wrong orders are recorded as anomalies."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from shared.clock import VIETNAM
 from shared.contract import INSPECTIONS_TOPIC
 from shared.documents import history_documents
+from shared.lag import LAG_METRIC
 from tests.integration.inspections.wiring import (
     Inspections,
     days,
@@ -138,3 +140,17 @@ async def test_wrong_orders_are_recorded_as_anomalies(
     assert recs["R1"]["resolution"] == "lần đầu"  # the first resolution stands
     after = latest(await s.published("D3", lambda st: open_ids(st) == []))
     assert revision_of(after) > revision_of(d3)
+
+
+async def test_the_consumer_lag_of_its_group_is_exported(inspections: Inspections) -> None:
+    registry = inspections.metrics.service.registry
+    labels = {
+        "group": f"test-inspections-{inspections.prefix}.{INSPECTIONS_TOPIC}",
+        "topic": INSPECTIONS_TOPIC,
+    }
+    lag = await eventually(
+        lambda: asyncio.sleep(0, registry.get_sample_value(LAG_METRIC, labels)),
+        lambda value: value is not None,
+    )
+    assert lag is not None
+    assert lag >= 0
