@@ -7,6 +7,7 @@ Labels are bounded by the plans shipped, never a person.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -90,9 +91,19 @@ def observe_targets(
                 figure = content["indicators"][indicator]
                 labels = (plan.id, indicator, unit_id)
                 target, value = figure.get("target"), figure["value"]
-                if value is not None:
-                    metrics.value.labels(*labels).set(value)
-                if target is not None and target["plan"] == plan.id:
-                    metrics.target.labels(*labels).set(target["value"])
-                    if value is not None:
-                        metrics.target_gap.labels(*labels).set(target["value"] - value)
+                if target is not None and target["plan"] != plan.id:
+                    target = None  # another plan's
+                # a figure that has none now drops its series: an old gap would keep the
+                # below-target alert firing
+                _set_or_drop(metrics.value, labels, value)
+                _set_or_drop(metrics.target, labels, target and target["value"])
+                gap = None if target is None or value is None else target["value"] - value
+                _set_or_drop(metrics.target_gap, labels, gap)
+
+
+def _set_or_drop(gauge: Gauge, labels: tuple[str, ...], value: float | None) -> None:
+    if value is not None:
+        gauge.labels(*labels).set(value)
+    else:
+        with contextlib.suppress(KeyError):  # no such series yet
+            gauge.remove(*labels)
