@@ -39,13 +39,13 @@ class _Fact(BaseModel):
 
 
 class PositionFact(_Fact):
-    unit_id: str
+    unit_id: Identifier
     role: str
     since: str
 
 
 class PlanningFact(_Fact):
-    unit_id: str
+    unit_id: Identifier
     role: str
     period: str
     since: str
@@ -58,7 +58,7 @@ class TrainingFact(_Fact):
 
 
 class AppointmentFact(_Fact):
-    unit_id: str
+    unit_id: Identifier
     role: str
     time: str
 
@@ -77,14 +77,14 @@ class PersonChanged(_Fact):
     gender: str | None
     ethnic_minority: bool
     category: str | None
-    home_unit_id: str | None
+    home_unit_id: Identifier | None
     left_reason: str | None
     positions: list[PositionFact]
     planning_entries: list[PlanningFact]
     trainings: list[TrainingFact]
     appointments: list[AppointmentFact]
     anomalies: list[AnomalyFact]
-    pending_units: list[str]
+    pending_units: list[Identifier]
 
 
 class UnitChanged(_Fact):
