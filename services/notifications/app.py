@@ -191,10 +191,12 @@ def build(
             store=store,
             channels={
                 "event": EventPublisher(producer=producer, topic=settings.notifications_topic),
-                "email": EmailSender(smtp),
+                "email": EmailSender(
+                    smtp, subscription_of=store.subscription, language=settings.language
+                ),
                 "webhook": WebhookSender(
                     session=session,
-                    secret_of=store.subscription_secret,
+                    subscription_of=store.subscription,
                     timer=timer,
                     timeout=settings.webhook_timeout_seconds,
                 ),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from services.notifications.domain.policy import Held, LastWord
+from services.notifications.domain.rules import Candidate
 from shared.contract import Notification
 from shared.documents import instant as instant
 from shared.documents import parse_instant as parse_instant
@@ -67,3 +69,41 @@ def delivery_document(
         "last_error": None,
         "log": [],
     }
+
+
+def last_word_document(word: LastWord) -> Document:
+    """The ``told`` and ``held`` fields of a ``last_words`` document."""
+    held = word.held
+    if held is None:
+        return {"told": word.told, "held": None}
+    candidate = held.candidate
+    return {
+        "told": word.told,
+        "held": {
+            "notification_id": candidate.notification_id,
+            "rule": candidate.rule,
+            "unit_id": candidate.unit_id,
+            "severity": candidate.severity,
+            "condition": list(candidate.condition),
+            "details": candidate.details,
+            "suppressed_by": held.suppressed_by,
+            "until": instant(held.until),
+        },
+    }
+
+
+def last_word_of(document: Document) -> LastWord:
+    held = document.get("held")
+    if not held:
+        return LastWord(document.get("told"))
+    candidate = Candidate(
+        rule=held["rule"],
+        unit_id=held["unit_id"],
+        severity=held["severity"],
+        condition=tuple(held["condition"]),
+        details=held["details"],
+    )
+    return LastWord(
+        document.get("told"),
+        Held(candidate, held["suppressed_by"], parse_instant(held["until"])),
+    )

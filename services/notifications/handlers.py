@@ -17,8 +17,12 @@ from dataclasses import dataclass
 
 from services.notifications.documents import Document, delivery_document, notification_document
 from services.notifications.domain.messages import Language, render
-from services.notifications.domain.policy import Admission, admit
-from services.notifications.domain.reminders import data_quality_summary, deadline_reminders
+from services.notifications.domain.policy import Admission, admit, releasable
+from services.notifications.domain.reminders import (
+    batch_summaries,
+    deadline_reminders,
+    summary_batches,
+)
 from services.notifications.domain.rules import (
     Candidate,
     indicator_rules,
@@ -77,14 +81,21 @@ def _notification(
 
 async def raise_notifications(candidates: Sequence[Candidate], *, deps: Collaborators) -> Admission:
     """Log what is new (once per id, outside quiet periods) with its deliveries in the outbox:
-    one to Kafka, one per channel of each subscriber who wants it."""
+    one to Kafka, one per channel of each subscriber who wants it. A breach or recovery the
+    quiet period suppresses is held back (``domain.policy``)."""
     if not candidates:
         return Admission([], [], [])
     now = deps.clock.now()
     logged = await deps.store.logged(c.notification_id for c in candidates)
     quiet = await deps.store.quiet_marks({c.quiet_key for c in candidates if c.quiet_key})
+    words = await deps.store.words({c.state_key for c in candidates if c.state_key})
     admission, marks = admit(
-        candidates, logged=logged, quiet=quiet, now=now, quiet_period=deps.rules.quiet_period
+        candidates,
+        logged=logged,
+        quiet=quiet,
+        now=now,
+        quiet_period=deps.rules.quiet_period,
+        words=words,
     )
     subscriptions = await deps.store.all_subscriptions() if admission.raised else []
     notifications: list[Document] = []
@@ -120,7 +131,7 @@ async def raise_notifications(candidates: Sequence[Candidate], *, deps: Collabor
                         now=queued_at,
                     )
                 )
-    await deps.store.record(notifications, deliveries, marks)
+    await deps.store.record(notifications, deliveries, marks, admission.words)
     for candidate in admission.raised:
         deps.metrics.raised.labels(rule=candidate.rule).inc()
     for candidate in admission.suppressed:
@@ -179,7 +190,7 @@ async def apply_inspection_statuses(
 
 
 def _anomaly_documents(
-    subject: str, unit_id: str, anomalies: Iterable[AnomalyFact], day: dt.date
+    subject: str, unit_id: str | None, anomalies: Iterable[AnomalyFact], day: dt.date
 ) -> list[Document]:
     """One document per anomaly (by subject, kind and event), dated the day first seen."""
     return [
@@ -189,6 +200,7 @@ def _anomaly_documents(
             "day": day.isoformat(),
             "kind": a.kind,
             "summarised": False,
+            "summary": None,
         }
         for a in anomalies
     ]
@@ -207,18 +219,22 @@ def attributed_unit(person: PersonChanged) -> str | None:
 
 
 async def record_person_anomalies(people: Iterable[PersonChanged], *, deps: Collaborators) -> None:
+    """Each anomaly once, against the unit it counts in; one with no unit is kept apart and
+    counted in the metric the first time it is seen (not again on a redelivery or a later
+    revision of the person, which carries it again)."""
     day = local_date(deps.clock.now())
     documents: list[Document] = []
+    unattributed: list[Document] = []
     for person in people:
-        if not person.anomalies:
-            continue
         unit_id = attributed_unit(person)
-        if unit_id is None:
-            log.warning("%d anomalies with no unit to count them against", len(person.anomalies))
-            deps.metrics.unattributed_anomalies.inc(len(person.anomalies))
-            continue
-        documents += _anomaly_documents(f"p:{person.person_id}", unit_id, person.anomalies, day)
+        found = _anomaly_documents(f"p:{person.person_id}", unit_id, person.anomalies, day)
+        (documents if unit_id else unattributed).extend(found)
     await deps.store.record_anomalies(documents)
+    kept = [{"_id": d["_id"], "day": d["day"], "kind": d["kind"]} for d in unattributed]
+    new = await deps.store.record_unattributed(kept) if kept else 0
+    if new:
+        log.warning("%d anomalies with no unit to count them against", new)
+        deps.metrics.unattributed_anomalies.inc(new)
 
 
 async def record_unit_anomalies(units: Iterable[UnitChanged], *, deps: Collaborators) -> None:
@@ -230,22 +246,45 @@ async def record_unit_anomalies(units: Iterable[UnitChanged], *, deps: Collabora
 
 
 async def check_calendar(*, deps: Collaborators) -> None:
-    """Deadline reminders due today, and the summaries of past days' anomalies."""
-    today = local_date(deps.clock.now())
+    """Deadline reminders due today, what the quiet period held back and may come out now,
+    and the summaries of past days' anomalies."""
+    now = deps.clock.now()
+    today = local_date(now)
     reminders = deadline_reminders(
         deps.plans, deps.organisation, today=today, lead_times_days=deps.rules.lead_times_days
     )
     await raise_notifications(reminders, deps=deps)
-    days = await deps.store.unsummarised_days(before=today)
-    summaries = [
-        data_quality_summary(
-            unit_id,
-            dt.date.fromisoformat(day),
-            counts,
-            unit_name=unit_name(deps.organisation, unit_id),
-        )
-        for (unit_id, day), counts in sorted(days.items())
-    ]
-    await raise_notifications(summaries, deps=deps)
-    for unit_id, day in sorted(days):
-        await deps.store.mark_summarised(unit_id, day)
+    await release_held(deps=deps, now=now)
+    await summarise_anomalies(deps=deps, before=today)
+
+
+async def release_held(*, deps: Collaborators, now: dt.datetime) -> None:
+    """A breach or recovery held back by a quiet period now over comes out if the indicator
+    is still in that state in the unit's last status; the others are forgotten."""
+    due = await deps.store.held_due(now)
+    if not due:
+        return
+    candidates = [h.candidate for h in due]
+    released = releasable(
+        due,
+        logged=await deps.store.logged(c.notification_id for c in candidates),
+        quiet=await deps.store.quiet_marks({c.quiet_key for c in candidates if c.quiet_key}),
+        statuses=await deps.store.unit_statuses({c.unit_id for c in candidates}),
+    )
+    await raise_notifications(released, deps=deps)  # their last word replaces what was held
+    await deps.store.drop_held(h for h in due if h.candidate not in released)
+
+
+async def summarise_anomalies(*, deps: Collaborators, before: dt.date) -> None:
+    """The anomalies of past days not yet summarised are claimed in batches (one per unit and
+    day); each claimed batch is raised as a summary, then exactly its anomalies are marked.
+    One landing meanwhile is in no batch yet: the next pass claims it in a batch of its own.
+    A crash in between finds the same batches again, whose summaries have the same ids."""
+    unclaimed = await deps.store.unclaimed_anomalies(before=before)
+    await deps.store.claim_anomalies(summary_batches(unclaimed))
+    summaries = batch_summaries(
+        await deps.store.claimed_anomalies(),
+        unit_name=lambda unit_id: unit_name(deps.organisation, unit_id),
+    )
+    await raise_notifications([summary for summary, _ in summaries], deps=deps)
+    await deps.store.mark_summarised([i for _, ids in summaries for i in ids])

@@ -38,11 +38,11 @@ class NotificationsSettings(ServiceSettings):
     language: Literal["vi", "en"] = "vi"
     plans_dir: Path = Path("deploy/plans")
     subscriptions_file: Path | None = None  # a YAML file seeded into the store at start-up
-    check_interval_seconds: float = Field(default=60.0, gt=0)  # deadlines, daily summaries
+    check_interval_seconds: float = Field(default=60.0, gt=0)  # deadlines, summaries, held
     # Delivery: retries with exponential backoff, a lease per attempt, the outbox poll.
     retry_base_seconds: float = Field(default=5.0, gt=0)
     retry_cap_seconds: float = Field(default=3600.0, gt=0)
-    retry_max_attempts: int = Field(default=10, ge=1)
+    retry_max_attempts: int = Field(default=10, ge=1)  # e-mail, webhooks; Kafka: no limit
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)

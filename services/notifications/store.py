@@ -4,21 +4,25 @@
 version (revision), so rules compare previous and new and a redelivery is recognised;
 ``notifications`` is the log (``_id`` = notification id: raised once); ``deliveries`` is the
 outbox and the delivery log; ``quiet`` the last notification per (unit, rule, indicator);
-``anomalies`` the data-quality anomalies seen, per unit and local day; ``subscriptions``.
+``last_words`` what subscribers were last told per (unit, indicator) and what the quiet
+period holds back;
+``anomalies`` the data-quality anomalies seen, per unit and local day, and the summary batch
+each is counted in; ``unattributed_anomalies`` those with no unit (counted once in the
+metric); ``subscriptions``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notifications.documents import Document
-from services.notifications.domain.policy import QuietMark
+from services.notifications.documents import Document, last_word_document, last_word_of
+from services.notifications.domain.policy import Held, LastWord, QuietMark
+from services.notifications.domain.reminders import AnomalySeen
 from services.notifications.domain.subscriptions import Subscription
 from shared.contract import UnitIndicators
 from shared.documents import instant, parse_instant
@@ -26,9 +30,11 @@ from shared.internal import UnitInspectionStatus
 from shared.store import bulk_write, replace_newer
 
 
-async def _insert_new(collection: Any, documents: Sequence[Document]) -> None:
-    """Insert what is not there yet (by ``_id``); an existing document is left as it is."""
-    await bulk_write(collection, [InsertOne(d) for d in documents], duplicates_ok=True)
+async def _insert_new(collection: Any, documents: Sequence[Document]) -> int:
+    """Insert what is not there yet (by ``_id``); an existing document is left as it is.
+    Returns how many were inserted."""
+    totals = await bulk_write(collection, [InsertOne(d) for d in documents], duplicates_ok=True)
+    return totals.inserted
 
 
 class NotificationsStore:
@@ -38,7 +44,9 @@ class NotificationsStore:
         self.notifications = db["notifications"]
         self.deliveries = db["deliveries"]
         self.quiet = db["quiet"]
+        self.last_words = db["last_words"]
         self.anomalies = db["anomalies"]
+        self.unattributed_anomalies = db["unattributed_anomalies"]
         self.subscriptions = db["subscriptions"]
 
     async def create_indexes(self) -> None:
@@ -46,6 +54,7 @@ class NotificationsStore:
         await self.deliveries.create_index([("notification_id", ASCENDING)])
         await self.notifications.create_index([("unit_id", ASCENDING), ("rule", ASCENDING)])
         await self.anomalies.create_index([("summarised", ASCENDING), ("day", ASCENDING)])
+        await self.last_words.create_index([("held.until", ASCENDING)])
 
     # --- last seen status per unit ----------------------------------------------------------
 
@@ -82,14 +91,38 @@ class NotificationsStore:
             async for d in cursor
         }
 
+    async def words(self, keys: Iterable[str]) -> dict[str, LastWord]:
+        cursor = self.last_words.find({"_id": {"$in": list(keys)}})
+        return {d["_id"]: last_word_of(d) async for d in cursor}
+
+    async def held_due(self, now: datetime) -> list[Held]:
+        """What the quiet period held back and may come out now (its quiet period is over)."""
+        cursor = self.last_words.find({"held.until": {"$lte": instant(now)}})
+        return [held async for d in cursor if (held := last_word_of(d).held) is not None]
+
+    async def drop_held(self, held: Iterable[Held]) -> None:
+        """Forget these held transitions, unless another was held since in their place."""
+        requests = [
+            UpdateOne(
+                {"_id": h.candidate.state_key, "held.notification_id": h.candidate.notification_id},
+                {"$set": {"held": None}},
+            )
+            for h in held
+        ]
+        if requests:
+            await bulk_write(self.last_words, requests)
+
     async def record(
         self,
         notifications: Sequence[Document],
         deliveries: Sequence[Document],
-        marks: dict[str, QuietMark],
+        marks: Mapping[str, QuietMark],
+        words: Mapping[str, LastWord] | None = None,
     ) -> None:
-        """Outbox first, then quiet marks, then the log: a notification in the log has its
-        deliveries, and a retry after a crash in between writes the same documents again."""
+        """Outbox first, then quiet marks, then the log, then the last words: a notification
+        in the log has its deliveries, and a retry after a crash in between writes the same
+        documents again (a last word not written is derived again on redelivery, or a held
+        transition already logged is dropped when it is due)."""
         await _insert_new(self.deliveries, deliveries)
         if marks:
             await bulk_write(
@@ -109,6 +142,14 @@ class NotificationsStore:
                 ],
             )
         await _insert_new(self.notifications, notifications)
+        if words:
+            await bulk_write(
+                self.last_words,
+                [
+                    UpdateOne({"_id": key}, {"$set": last_word_document(word)}, upsert=True)
+                    for key, word in words.items()
+                ],
+            )
 
     # --- subscriptions ------------------------------------------------------------------------
 
@@ -123,10 +164,12 @@ class NotificationsStore:
         document["secret"] = subscription.secret.get_secret_value() if subscription.secret else None
         await self.subscriptions.replace_one({"_id": subscription.id}, document, upsert=True)
 
-    async def subscription_secret(self, subscription_id: str) -> tuple[bool, str | None]:
-        """(the subscription exists, its webhook secret)."""
-        document = await self.subscriptions.find_one({"_id": subscription_id}, {"secret": 1})
-        return (document is not None, document.get("secret") if document else None)
+    async def subscription(self, subscription_id: str) -> Subscription | None:
+        """The subscription as it is now (None: removed)."""
+        document = await self.subscriptions.find_one({"_id": subscription_id})
+        if document is None:
+            return None
+        return Subscription.model_validate({k: v for k, v in document.items() if k != "_id"})
 
     async def remove_subscription(self, subscription_id: str) -> bool:
         result = await self.subscriptions.delete_one({"_id": subscription_id})
@@ -137,27 +180,33 @@ class NotificationsStore:
     async def record_anomalies(self, anomalies: Sequence[Document]) -> None:
         await _insert_new(self.anomalies, anomalies)
 
-    async def unsummarised_days(self, before: date) -> dict[tuple[str, str], dict[str, int]]:
-        """Counts by kind per (unit, local day) of anomalies of days before ``before``."""
-        pipeline: list[Document] = [
-            {"$match": {"summarised": False, "day": {"$lt": before.isoformat()}}},
-            {
-                "$group": {
-                    "_id": {"unit_id": "$unit_id", "day": "$day", "kind": "$kind"},
-                    "count": {"$sum": 1},
-                }
-            },
-        ]
-        days: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-        async for row in await self.anomalies.aggregate(pipeline):
-            key = row["_id"]
-            days[(key["unit_id"], key["day"])][key["kind"]] = int(row["count"])
-        return dict(days)
+    async def record_unattributed(self, anomalies: Sequence[Document]) -> int:
+        """Keep the anomalies no unit can count; returns how many were not known yet."""
+        return await _insert_new(self.unattributed_anomalies, anomalies)
 
-    async def mark_summarised(self, unit_id: str, day: str) -> None:
-        await self.anomalies.update_many(
-            {"unit_id": unit_id, "day": day, "summarised": False}, {"$set": {"summarised": True}}
-        )
+    async def unclaimed_anomalies(self, before: date) -> list[AnomalySeen]:
+        """Anomalies of days before ``before`` not yet claimed for a summary."""
+        query = {"summarised": False, "summary": None, "day": {"$lt": before.isoformat()}}
+        return [_anomaly(d) async for d in self.anomalies.find(query)]
+
+    async def claim_anomalies(self, batches: Mapping[str, Sequence[str]]) -> None:
+        """Put each batch's anomalies in it, unless another pass claimed them already."""
+        for batch, ids in batches.items():
+            await self.anomalies.update_many(
+                {"_id": {"$in": list(ids)}, "summary": None}, {"$set": {"summary": batch}}
+            )
+
+    async def claimed_anomalies(self) -> list[AnomalySeen]:
+        """Anomalies claimed for a summary that is not known to be raised yet."""
+        query = {"summarised": False, "summary": {"$ne": None}}
+        return [_anomaly(d) async for d in self.anomalies.find(query)]
+
+    async def mark_summarised(self, anomaly_ids: Sequence[str]) -> None:
+        """Exactly the anomalies a raised summary counted."""
+        if anomaly_ids:
+            await self.anomalies.update_many(
+                {"_id": {"$in": list(anomaly_ids)}}, {"$set": {"summarised": True}}
+            )
 
     # --- the outbox, as the delivery worker sees it ---------------------------------------
 
@@ -197,6 +246,16 @@ class NotificationsStore:
 
     async def outbox_depth(self) -> int:
         return await self.deliveries.count_documents({"status": "pending"})
+
+
+def _anomaly(document: Document) -> AnomalySeen:
+    return AnomalySeen(
+        anomaly_id=document["_id"],
+        unit_id=document["unit_id"],
+        day=document["day"],
+        kind=document["kind"],
+        batch=document.get("summary"),
+    )
 
 
 async def _save_newer(collection: Any, rows: Sequence[tuple[str, int, Document]]) -> None:

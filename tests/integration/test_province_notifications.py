@@ -72,6 +72,7 @@ PROVINCE: Province = generate_province(7, ProvinceShape(agencies=2, years=1), no
 REPORTING_LEVELS = frozenset({"agency", "public_service_unit"})
 KEY_LEADER = "female_key_leader_division_share"
 FLOOR = "units_meeting_planning_floor_share"
+STATE_RULES = frozenset({"target_breached", "target_recovered"})  # what the quiet period holds
 INDICATOR_RULES = frozenset(
     {
         "target_breached",
@@ -158,9 +159,16 @@ def figures(status: dict[str, Any], indicator: str) -> tuple[int, int | None] | 
     return None if value is None else (value["numerator"], value["denominator"])
 
 
-def expected_indicator_notifications(feed: dict[str, list[dict[str, Any]]]) -> set[Raised]:
-    """Brute force over the feed; the first occurrence of each (rule, unit, indicator)."""
+def expected_indicator_notifications(
+    feed: dict[str, list[dict[str, Any]]], *, quiet_period_over: bool = False
+) -> set[Raised]:
+    """Brute force over the feed, all of it read within one quiet period: the first
+    occurrence of each (rule, unit, indicator). Once the quiet period is over, also the
+    breach or recovery it held back last for a (unit, indicator), if it differs from what
+    was last raised for it and the unit's last status is still in that state."""
     first: dict[tuple[str, str, str], int] = {}
+    held: dict[tuple[str, str], tuple[str, int] | None] = {}
+    told: dict[tuple[str, str], str] = {}
     for unit_id, statuses in feed.items():
         previous: dict[str, Any] | None = None
         for status in statuses:
@@ -178,9 +186,24 @@ def expected_indicator_notifications(feed: dict[str, list[dict[str, Any]]]) -> s
                     if figures(previous, name) == (1, 1) and figures(status, name) == (0, 1):
                         hits.append((rule, name))
             for rule, name in hits:
-                first.setdefault((rule, unit_id, name), status["version"])
+                state = (unit_id, name)
+                if (rule, unit_id, name) not in first:
+                    first[(rule, unit_id, name)] = status["version"]
+                    if rule in STATE_RULES:
+                        told[state], held[state] = rule, None
+                elif rule in STATE_RULES:  # suppressed: held back unless it says what was told
+                    held[state] = None if told.get(state) == rule else (rule, status["version"])
             previous = status
-    return {(rule, unit, name, version) for (rule, unit, name), version in first.items()}
+    raised = {(rule, unit, name, version) for (rule, unit, name), version in first.items()}
+    if quiet_period_over:
+        for (unit_id, name), last_held in held.items():
+            if last_held is None or not feed[unit_id][-1]["active"]:
+                continue
+            rule, version = last_held
+            meets = feed[unit_id][-1]["indicators"][name]["meets_target"]
+            if meets is (rule == "target_recovered"):
+                raised.add((rule, unit_id, name, version))
+    return raised
 
 
 def expected_overdue(feed: dict[str, list[dict[str, Any]]]) -> set[tuple[str, str]]:
@@ -274,6 +297,7 @@ async def test_the_province_raises_its_reminders_and_its_feed_fires_the_rules_on
         await read_to_end(kafka_settings, INSPECTION_STATUS_TOPIC), "revision"
     )
     expected_raised = expected_indicator_notifications(indicator_feed)
+    expected_released = expected_indicator_notifications(indicator_feed, quiet_period_over=True)
     overdue = expected_overdue(inspection_feed)
 
     settings = notifications_settings(kafka_settings, mongodb_url, f"{database_name}_notify")
@@ -288,11 +312,18 @@ async def test_the_province_raises_its_reminders_and_its_feed_fires_the_rules_on
                 lambda docs: len(docs) >= len(on_first),
             )
             await eventually(lambda: all_delivered(db), bool)
-            first_ids = {d["_id"] for d in await logged(db)}
-            clock.set(NOVEMBER_14)
+            first_logged = await logged(db)
+            first_ids = {d["_id"] for d in first_logged}
+            clock.set(NOVEMBER_14)  # the quiet periods are over
             late = await eventually(
                 lambda: logged(db, "deadline_approaching"),
                 lambda docs: len(docs) >= len(on_first) + len(on_fourteenth),
+            )
+            await eventually(
+                lambda: logged(db),
+                lambda docs: (
+                    len([d for d in docs if d["rule"] in INDICATOR_RULES]) >= len(expected_released)
+                ),
             )
             await eventually(lambda: all_delivered(db), bool)
         everything = await logged(db)
@@ -321,9 +352,14 @@ async def test_the_province_raises_its_reminders_and_its_feed_fires_the_rules_on
     assert sorted(reminders_of(late)) == sorted(on_first | on_fourteenth)
     assert {lead for *_, lead, _ in on_fourteenth} == {1}
     # The real indicator and inspection feeds: each rule as the brute force says, once.
-    assert sorted(raised_of(d for d in everything if d["rule"] in INDICATOR_RULES)) == sorted(
+    assert sorted(raised_of(d for d in first_logged if d["rule"] in INDICATOR_RULES)) == sorted(
         expected_raised
     )
+    # 14 November, the quiet periods over: what they held back and still holds comes out.
+    assert sorted(raised_of(d for d in everything if d["rule"] in INDICATOR_RULES)) == sorted(
+        expected_released
+    )
+    assert expected_raised < expected_released  # this province has some held back
     assert sorted(
         (d["unit_id"], d["details"]["recommendation_id"])
         for d in everything

@@ -12,9 +12,19 @@ from pydantic import ValidationError
 
 from services.notifications.delivery.signature import SignatureError, signature, verify
 from services.notifications.domain.messages import render
-from services.notifications.domain.policy import QuietMark, RetryPolicy, admit, after_attempt
+from services.notifications.domain.policy import (
+    Held,
+    LastWord,
+    QuietMark,
+    RetryPolicy,
+    admit,
+    after_attempt,
+    channel_policy,
+    releasable,
+)
 from services.notifications.domain.rules import RULES, Candidate
 from services.notifications.domain.subscriptions import Subscription
+from tests.unit.test_notification_rules import TARGET, share, status
 
 NOW = dt.datetime(2026, 11, 21, 2, 30, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -62,6 +72,64 @@ def test_a_mark_of_the_same_notification_does_not_suppress_it() -> None:
     assert admission.raised == [candidate]
 
 
+def test_a_suppressed_breach_is_held_unless_it_says_what_subscribers_were_told() -> None:
+    flaps = [breach(1), breach(2, "target_recovered"), breach(3)]
+    admission, marks = admit(flaps, logged=frozenset(), quiet={}, now=NOW, quiet_period=HOUR)
+    state = str(breach(1).state_key)
+    assert admission.suppressed == [breach(3)]
+    assert admission.words == {
+        state: LastWord("target_recovered", Held(breach(3), breach(1).notification_id, NOW + HOUR))
+    }
+    # it flaps back: nothing left to say once the quiet period ends
+    back, _ = admit(
+        [breach(4, "target_recovered")],
+        logged=frozenset(),
+        quiet=marks,
+        now=NOW,
+        quiet_period=HOUR,
+        words=admission.words,
+    )
+    assert back.words == {state: LastWord("target_recovered", None)}
+    # below, unknown, below again: the second breach says what subscribers were told
+    again, _ = admit(
+        [breach(5)],
+        logged=frozenset(),
+        quiet={str(breach(5).quiet_key): QuietMark(breach(1).notification_id, NOW)},
+        now=NOW,
+        quiet_period=HOUR,
+        words={state: LastWord("target_breached")},
+    )
+    assert (again.suppressed, again.words) == ([breach(5)], {state: LastWord("target_breached")})
+
+
+def test_the_rules_of_one_direction_are_quiet_but_never_held() -> None:
+    repeat = [breach(1, "last_female_key_leader_left"), breach(2, "last_female_key_leader_left")]
+    admission, _ = admit(repeat, logged=frozenset(), quiet={}, now=NOW, quiet_period=HOUR)
+    assert (admission.suppressed, admission.words) == ([repeat[1]], {})
+
+
+def test_a_held_transition_comes_out_if_still_in_its_state_and_not_superseded() -> None:
+    held = breach(3)
+    mark = QuietMark(breach(1).notification_id, NOW)
+    due = [Held(held, mark.notification_id, NOW + HOUR)]
+    quiet = {str(held.quiet_key): mark}
+    below = {"D1": status("D1", 4, female_key_leader_division_share=share(0, 1, target=TARGET))}
+    meeting = {"D1": status("D1", 4, female_key_leader_division_share=share(1, 1, target=TARGET))}
+    closed = {
+        "D1": status(
+            "D1", 4, active=False, female_key_leader_division_share=share(0, 1, target=TARGET)
+        )
+    }
+    assert releasable(due, logged=frozenset(), quiet=quiet, statuses=below) == [held]
+    assert releasable(due, logged=frozenset(), quiet=quiet, statuses=meeting) == []
+    assert releasable(due, logged=frozenset(), quiet=quiet, statuses=closed) == []
+    assert releasable(due, logged=frozenset(), quiet=quiet, statuses={}) == []
+    logged = frozenset({held.notification_id})  # a crash after it came out
+    assert releasable(due, logged=logged, quiet=quiet, statuses=below) == []
+    moved_on = {str(held.quiet_key): QuietMark(breach(9).notification_id, NOW)}
+    assert releasable(due, logged=frozenset(), quiet=moved_on, statuses=below) == []
+
+
 def test_calendar_rules_have_no_quiet_period() -> None:
     reminders = [
         Candidate("deadline_approaching", "U-0001", "info", ("plan-a", "2026-11-15", "30")),
@@ -86,6 +154,26 @@ def test_backoff_doubles_up_to_the_cap_and_gives_up_after_max_attempts() -> None
     )
     assert after_attempt(succeeded=False, permanent=True, attempts=1, policy=policy)[0] == "failed"
     assert after_attempt(succeeded=False, permanent=False, attempts=6, policy=policy)[0] == "failed"
+
+
+def test_the_kafka_event_is_tried_until_delivered_at_the_capped_wait() -> None:
+    """One event per notification (contract section 4): an outage never loses it."""
+    policy = RetryPolicy(dt.timedelta(seconds=1), dt.timedelta(seconds=10), max_attempts=6)
+    event = channel_policy(policy, "event")
+    assert after_attempt(succeeded=False, permanent=False, attempts=10_000, policy=event) == (
+        "retry",
+        dt.timedelta(seconds=10),
+    )
+    assert after_attempt(succeeded=False, permanent=False, attempts=6, policy=event)[0] == "retry"
+    for defaults in (policy, RetryPolicy(dt.timedelta(seconds=5), dt.timedelta(hours=1), None)):
+        # days of an outage: base·2^(n-1) would overflow a timedelta long before 2^62
+        assert [defaults.delay(n) for n in (45, 52, 61, 62, 10**6)] == [defaults.cap] * 5
+    for channel in ("email", "webhook"):
+        assert channel_policy(policy, channel) == policy
+        gives_up = after_attempt(
+            succeeded=False, permanent=False, attempts=6, policy=channel_policy(policy, channel)
+        )
+        assert gives_up[0] == "failed"
 
 
 SECRET = b"s3cret"

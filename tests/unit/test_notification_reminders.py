@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from services.notifications.domain.reminders import (
+    AnomalySeen,
+    batch_summaries,
     data_quality_summary,
     deadline_reminders,
+    summary_batches,
     units_covered,
 )
 from services.notifications.domain.rules import DATA_QUALITY, DEADLINE_APPROACHING
@@ -122,11 +125,57 @@ def test_the_daily_summary_counts_by_kind_and_names_no_person() -> None:
         dt.date(2026, 11, 20),
         {"position_not_held": 2, "registered_twice": 1, "other": 0},
         unit_name="Phòng D1",
+        batch="b1",
     )
     assert summary.rule == DATA_QUALITY
     assert summary.details["counts"] == {"position_not_held": 2, "registered_twice": 1}
     assert summary.details["total"] == 3
-    again = data_quality_summary("D1", dt.date(2026, 11, 20), {"x": 5}, unit_name="Phòng D1")
-    assert again.notification_id == summary.notification_id  # one summary per unit and day
-    other_day = data_quality_summary("D1", dt.date(2026, 11, 21), {"x": 5}, unit_name="Phòng D1")
+    again = data_quality_summary(
+        "D1", dt.date(2026, 11, 20), {"x": 5}, unit_name="Phòng D1", batch="b1"
+    )
+    assert again.notification_id == summary.notification_id  # one summary per batch
+    other_day = data_quality_summary(
+        "D1", dt.date(2026, 11, 21), {"x": 5}, unit_name="Phòng D1", batch="b1"
+    )
     assert other_day.notification_id != summary.notification_id
+    later = data_quality_summary(
+        "D1", dt.date(2026, 11, 20), {"x": 1}, unit_name="Phòng D1", batch="b2"
+    )
+    assert later.notification_id != summary.notification_id  # a later batch: its own summary
+
+
+def seen(
+    anomaly_id: str, unit_id: str, day: str, kind: str, batch: str | None = None
+) -> AnomalySeen:
+    return AnomalySeen(anomaly_id, unit_id, day, kind, batch)
+
+
+def test_anomalies_are_claimed_in_one_batch_per_unit_and_day_named_by_what_it_holds() -> None:
+    unclaimed = [
+        seen("a2", "D1", "2026-11-20", "x"),
+        seen("a1", "D1", "2026-11-20", "y"),
+        seen("a3", "D1", "2026-11-21", "x"),
+        seen("a4", "D2", "2026-11-20", "x"),
+    ]
+    batches = summary_batches(unclaimed)
+    assert sorted(batches.values()) == [["a1", "a2"], ["a3"], ["a4"]]
+    assert summary_batches(reversed(unclaimed)) == batches  # the same anomalies: the same names
+    late = summary_batches([seen("a5", "D1", "2026-11-20", "x")])
+    assert not set(late) & set(batches)  # a later batch of the same unit and day: another name
+
+
+def test_each_claimed_batch_is_one_summary_of_exactly_its_anomalies() -> None:
+    claimed = [
+        seen("a1", "D1", "2026-11-20", "x", "b1"),
+        seen("a2", "D1", "2026-11-20", "x", "b1"),
+        seen("a5", "D1", "2026-11-20", "y", "b2"),
+        seen("a6", "D1", "2026-11-20", "y"),  # not claimed (yet): in no summary
+    ]
+    summaries = batch_summaries(claimed, unit_name=lambda unit_id: f"Phòng {unit_id}")
+    assert [(c.details["counts"], ids) for c, ids in summaries] == [
+        ({"x": 2}, ["a1", "a2"]),
+        ({"y": 1}, ["a5"]),
+    ]
+    first, second = (c for c, _ in summaries)
+    assert first.details["day"] == second.details["day"] == "2026-11-20"
+    assert first.notification_id != second.notification_id

@@ -1,4 +1,5 @@
-"""The ``email`` channel: a plain-text message through SMTP (aiosmtplib)."""
+"""The ``email`` channel: a plain-text message through SMTP (aiosmtplib), to the address the
+subscription has at the attempt (``delivery.recipients``), in its language."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from email.mime.text import MIMEText
 import aiosmtplib
 
 from services.notifications.delivery.outbox import DeliveryFailed
+from services.notifications.delivery.recipients import SubscriptionLookup, current_recipient
 from services.notifications.documents import Document
-from services.notifications.domain.messages import render
+from services.notifications.domain.messages import Language, render
 
 
 @dataclass(frozen=True)
@@ -25,15 +27,15 @@ class SmtpServer:
     sender: str
 
 
-def email_message(delivery: Document, *, sender: str) -> MIMEText:
+def email_message(delivery: Document, *, sender: str, address: str, language: Language) -> MIMEText:
     """The message for one delivery, in the subscriber's language; its Message-ID is stable,
     so a mail system can recognise a repeat. (The subject goes through ``Header``, which
     splits long Vietnamese text into encoded words without losing the spaces between them.)"""
     notification = delivery["notification"]
-    title, body = render(notification["rule"], notification["details"], delivery["language"])
+    title, body = render(notification["rule"], notification["details"], language)
     message = MIMEText(f"{body}\n\n-- \n{notification['notification_id']}\n", "plain", "utf-8")
     message["From"] = sender
-    message["To"] = delivery["address"]
+    message["To"] = address
     message["Subject"] = Header(title, "utf-8")  # type: ignore[assignment]  # as email.header documents
     digest = hashlib.sha256(delivery["_id"].encode()).hexdigest()[:32]
     message["Message-ID"] = f"<{digest}@parity.notifications>"
@@ -41,13 +43,30 @@ def email_message(delivery: Document, *, sender: str) -> MIMEText:
     return message
 
 
+def recipients_refused(error: aiosmtplib.SMTPRecipientsRefused) -> DeliveryFailed:
+    """Every recipient was refused, each with its own code: permanent only if every code is
+    5xx (a 4xx, such as greylisting's ``451 4.7.1``, asks to try again later)."""
+    refusals = [(r.code, r.message) for r in error.recipients]
+    permanent = bool(refusals) and all(code >= 500 for code, _ in refusals)
+    reasons = "; ".join(f"{code} {message}" for code, message in refusals)
+    return DeliveryFailed(f"SMTP recipient refused: {reasons or error}", permanent=permanent)
+
+
 class EmailSender:
-    def __init__(self, server: SmtpServer) -> None:
+    def __init__(
+        self, server: SmtpServer, *, subscription_of: SubscriptionLookup, language: Language
+    ) -> None:
         self._server = server
+        self._subscription_of = subscription_of  # subscription id → it, now (None: removed)
+        self._language = language  # the service's, for a subscription that names none
 
     async def deliver(self, delivery: Document) -> None:
         server = self._server
-        message = email_message(delivery, sender=server.sender)
+        subscription, address = await current_recipient(
+            delivery, subscription_of=self._subscription_of
+        )
+        language = subscription.language or self._language
+        message = email_message(delivery, sender=server.sender, address=address, language=language)
         try:
             await aiosmtplib.send(
                 message,
@@ -65,6 +84,6 @@ class EmailSender:
                 f"SMTP {error.code}: {error.message}", permanent=error.code >= 500
             ) from error
         except aiosmtplib.SMTPRecipientsRefused as error:
-            raise DeliveryFailed(f"SMTP recipient refused: {error}", permanent=True) from error
+            raise recipients_refused(error) from error
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise DeliveryFailed(f"SMTP: {error!r}") from error

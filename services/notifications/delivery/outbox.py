@@ -1,11 +1,12 @@
 """The outbox worker: delivers what the handlers wrote to ``deliveries``, with retries.
 
 A delivery is pending until a channel accepts it (delivered) or it fails for good (a
-permanent refusal, or ``max_attempts`` tries). Each attempt first takes a lease on the
-document (a conditional update), so two workers never try one delivery at once, and a
-worker that dies mid-attempt leaves a lease that simply runs out: the delivery is tried
-again, nothing is lost. Every attempt is appended to the delivery's log with its outcome
-and reason. Between failures the wait grows exponentially up to a cap.
+permanent refusal, or ``max_attempts`` tries; the Kafka event is never given up:
+``domain.policy.channel_policy``). Each attempt first takes a lease on the document (a
+conditional update), so two workers never try one delivery at once, and a worker that dies
+mid-attempt leaves a lease that simply runs out: the delivery is tried again, nothing is
+lost. Every attempt is appended to the delivery's log with its outcome and reason. Between
+failures the wait grows exponentially up to a cap.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from services.notifications.documents import NEVER, Document, instant, parse_instant
-from services.notifications.domain.policy import RetryPolicy, after_attempt
+from services.notifications.domain.policy import RetryPolicy, after_attempt, channel_policy
 from services.notifications.metrics import NotificationMetrics
 from services.notifications.store import NotificationsStore
 from shared.clock import Clock
@@ -114,7 +115,10 @@ class OutboxWorker:
             reason = one_line(f"unexpected: {error!r}")
         attempts = int(delivery["attempts"]) + 1
         outcome, wait = after_attempt(
-            succeeded=reason is None, permanent=permanent, attempts=attempts, policy=self._policy
+            succeeded=reason is None,
+            permanent=permanent,
+            attempts=attempts,
+            policy=channel_policy(self._policy, channel_name),
         )
         finished = self._timer.now()
         changes: Document = {"lease_until": NEVER, "last_error": reason}

@@ -1,6 +1,11 @@
 """Rules driven by the calendar: plan deadlines (deadline_approaching) and the daily
 data-quality summary (data_quality).
 
+A data-quality summary counts one batch of anomalies of a unit and a local day: the ones
+not yet summarised when the day is over. An anomaly that lands later (first seen just
+before midnight, stored just after the summary was taken) is not lost: it is claimed in a
+later batch of the same unit and day, which comes out as a summary of its own.
+
 Who a deadline reminder goes to ("the units the plan covers"): for a plan with a scope
 unit, the scope unit itself and every active ``agency`` and ``public_service_unit`` in its
 subtree (the bodies that report; divisions report through them); for a national plan, each
@@ -10,7 +15,10 @@ active root of the organisation. A plan whose scope unit is unknown or closed co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from services.notifications.domain.rules import (
     DATA_QUALITY,
@@ -99,16 +107,72 @@ def deadline_reminders(
     return found
 
 
+@dataclass(frozen=True)
+class AnomalySeen:
+    """An anomaly as stored: the unit and local day it counts in, its kind, and the batch
+    (summary) it was claimed for, if any."""
+
+    anomaly_id: str
+    unit_id: str
+    day: str  # ISO date
+    kind: str
+    batch: str | None = None
+
+
+def summary_batches(unclaimed: Iterable[AnomalySeen]) -> dict[str, list[str]]:
+    """The anomalies of each (unit, day) not yet in a summary, as one new batch each: batch
+    name → anomaly ids. The name is a digest of the ids it holds, so a later batch of the same
+    unit and day has another name (and its summary another id)."""
+    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for anomaly in unclaimed:
+        groups[(anomaly.unit_id, anomaly.day)].add(anomaly.anomaly_id)
+    batches: dict[str, list[str]] = {}
+    for (unit_id, day), ids in sorted(groups.items()):
+        members = sorted(ids)
+        digest = hashlib.sha256("\x1f".join((unit_id, day, *members)).encode()).hexdigest()
+        batches[digest[:24]] = members
+    return batches
+
+
+def batch_summaries(
+    claimed: Iterable[AnomalySeen], *, unit_name: Callable[[str], str]
+) -> list[tuple[Candidate, list[str]]]:
+    """The summary of each claimed batch, with the ids of the anomalies it counts."""
+    groups: dict[tuple[str, str, str], list[AnomalySeen]] = defaultdict(list)
+    for anomaly in claimed:
+        if anomaly.batch is not None:
+            groups[(anomaly.unit_id, anomaly.day, anomaly.batch)].append(anomaly)
+    return [
+        (
+            data_quality_summary(
+                unit_id,
+                dt.date.fromisoformat(day),
+                Counter(a.kind for a in members),
+                unit_name=unit_name(unit_id),
+                batch=batch,
+            ),
+            sorted(a.anomaly_id for a in members),
+        )
+        for (unit_id, day, batch), members in sorted(groups.items())
+    ]
+
+
 def data_quality_summary(
-    unit_id: str, day: dt.date, counts_by_kind: Mapping[str, int], *, unit_name: str
+    unit_id: str,
+    day: dt.date,
+    counts_by_kind: Mapping[str, int],
+    *,
+    unit_name: str,
+    batch: str,
 ) -> Candidate:
-    """One unit's data-quality anomalies of one local day, as counts by kind (no person)."""
+    """One unit's data-quality anomalies of one local day, as counts by kind (no person).
+    Its identity is (unit, day, batch): raised once per batch of anomalies."""
     counts = {kind: int(n) for kind, n in sorted(counts_by_kind.items()) if n > 0}
     return Candidate(
         rule=DATA_QUALITY,
         unit_id=unit_id,
         severity="info",
-        condition=(day.isoformat(),),
+        condition=(day.isoformat(), batch),
         details={
             "unit_name": unit_name,
             "day": day.isoformat(),

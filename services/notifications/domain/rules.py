@@ -39,6 +39,9 @@ RULES = (
 FLAPPING_RULES = frozenset(
     {TARGET_BREACHED, TARGET_RECOVERED, LAST_FEMALE_KEY_LEADER_LEFT, PLANNING_FLOOR_BREACHED}
 )
+# Rules that report an indicator's state (below or meeting its target): what the quiet period
+# holds back of them comes out when it ends if the indicator is still in that state.
+STATE_RULES = frozenset({TARGET_BREACHED, TARGET_RECOVERED})
 
 KEY_LEADER_INDICATOR = "female_key_leader_division_share"
 PLANNING_FLOOR_INDICATOR = "units_meeting_planning_floor_share"
@@ -65,6 +68,13 @@ class Candidate:
         if self.rule not in FLAPPING_RULES:
             return None
         return "\x1f".join((self.unit_id, self.rule, str(self.details.get("indicator", ""))))
+
+    @property
+    def state_key(self) -> str | None:
+        """The (unit, indicator) whose state this candidate reports, if it reports one."""
+        if self.rule not in STATE_RULES:
+            return None
+        return "\x1f".join((self.unit_id, str(self.details.get("indicator", ""))))
 
 
 def notification_id(rule: str, unit_id: str, *condition: str) -> str:
@@ -150,6 +160,19 @@ def indicator_rules(previous: UnitIndicators | None, new: UnitIndicators) -> lis
             )
         )
     return found
+
+
+def still_holds(candidate: Candidate, current: UnitIndicators | None) -> bool:
+    """The state a target_breached (below) or target_recovered (meeting) candidate reports is
+    the indicator's state in the unit's current status."""
+    if current is None or not current.active:
+        return False
+    value = current.indicators.get(str(candidate.details.get("indicator", "")))
+    if value is None or value.target is None:
+        return False
+    if candidate.rule == TARGET_BREACHED:
+        return value.meets_target is False
+    return candidate.rule == TARGET_RECOVERED and value.meets_target is True
 
 
 def _went(

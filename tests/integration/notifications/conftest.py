@@ -47,7 +47,7 @@ async def receivers() -> AsyncIterator[Receivers]:
         return await receiver.handle(request) if receiver else web.Response(status=404)
 
     app = web.Application()
-    app.router.add_post("/{path}", route)
+    app.router.add_route("*", "/{path}", route)
     runner = web.AppRunner(app, shutdown_timeout=1)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -59,7 +59,11 @@ async def test_each_indicator_rule_fires_once_and_a_flapping_indicator_stays_qui
         unit_id=agency,
     )
     await service.subscribe(id="other", name="Khác", email="other@example.vn", unit_id="ELSEWHERE")
-    async with build(service.settings, clock=clock):
+    # No calendar check in this test: the breach held back at version 5 would come out as soon
+    # as the clock is past the quiet period and before version 7 is read (the unit was below
+    # for the whole quiet period); test_quiet_period.py covers that, here the rules only.
+    settings = service.settings.model_copy(update={"check_interval_seconds": 3600.0})
+    async with build(settings, clock=clock):
         v2 = division_status(division, 2, (0, 1), (0, 1))
         await publish_statuses(
             producer,
@@ -177,3 +181,51 @@ async def test_an_overdue_recommendation_fires_once_and_poison_goes_to_the_dlq(
     assert dead[0].value == b"{not json"
     assert b"CloudEvent" in dict(dead[0].headers)["parity_error"]
     assert dead_indicators[0].value == b"[]"
+
+
+async def test_an_inspection_status_that_cannot_become_a_notification_goes_to_the_dlq(
+    service: Service, producer: AIOKafkaProducer, clock: ManualClock
+) -> None:
+    """A due date that is no date, or a unit id that is no identifier, would fail in render()
+    or in Notification: the batch would be rewound forever. It goes to the DLQ instead, and
+    the records after it are handled."""
+    division = f"{service.prefix}-D"
+    topic = service.settings.inspection_status_topic
+
+    def overdue(unit_id: str, revision: int, due: str) -> CloudEvent:
+        data = {
+            "unit_id": unit_id,
+            "revision": revision,
+            "open_recommendations": [
+                {
+                    "recommendation_id": f"R{revision}",
+                    "inspection_id": "INS-1",
+                    "due": due,
+                    "overdue": True,
+                }
+            ],
+            "inspected_years": [2026],
+        }
+        return internal_event(UNIT_INSPECTION_STATUS, division, data, revision)
+
+    async with build(service.settings, clock=clock):
+        await produce(
+            producer,
+            topic,
+            [
+                overdue(division, 1, "2026-02-30"),  # not a date
+                overdue(f"{division} bis", 2, "2026-10-01"),  # not an identifier
+                overdue(division, 3, "2026-10-01"),
+            ],
+        )
+        raised = await eventually(
+            lambda: service.notifications(rule="recommendation_overdue"),
+            lambda docs: len(docs) >= 1,
+        )
+        dead = await eventually(
+            lambda: read_to_end(service.kafka, dead_letter_topic(topic)), lambda r: len(r) == 2
+        )
+    assert [d["details"]["recommendation_id"] for d in raised] == ["R3"]
+    reasons = sorted(dict(r.headers)["parity_error"].decode() for r in dead)
+    assert any("due" in reason for reason in reasons)
+    assert any("unit_id" in reason for reason in reasons)

@@ -55,6 +55,21 @@ def free_port() -> int:
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.refusals: dict[str, list[str]] = {}  # address → answers to its next RCPTs
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        answers = self.refusals.get(address)
+        if answers:
+            return answers.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else b""
@@ -87,11 +102,18 @@ class Receiver:
     requests: int = 0
     held: int = 0
     rejected: int = 0
+    redirect_to: str | None = None  # answers every POST with a 302 to this URL
+    pages: int = 0  # GETs answered with a page (a login page, say)
     accepted: list[dict[str, Any]] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if request.method == "GET":
+            self.pages += 1
+            return web.Response(text="<html>a page</html>", content_type="text/html")
         self.requests += 1
+        if self.redirect_to:
+            raise web.HTTPFound(self.redirect_to)
         if not signature_ok(self.secret, request.headers.get("Parity-Signature"), body):
             self.rejected += 1
             return web.Response(status=401, text="bad signature")
