@@ -214,8 +214,9 @@ def _binary_envelope(value: bytes, headers: Headers) -> CloudEvent:
         ) from None
 
 
-def decode_record(topic: str, value: bytes | None, headers: Headers) -> InboundEvent:
-    """Decode one Kafka record of an inbound topic, or raise :class:`PoisonRecord`."""
+def decode_envelope(value: bytes | None, headers: Headers) -> CloudEvent:
+    """The CloudEvent of one Kafka record in either binding (contract section 1), or raise
+    :class:`PoisonRecord`; its ``data`` is not checked."""
     if value is None:
         raise PoisonRecord("no_value", "record has no value")
     if len(value) > MAX_RECORD_BYTES:
@@ -223,9 +224,13 @@ def decode_record(topic: str, value: bytes | None, headers: Headers) -> InboundE
             "too_large", f"record value of {len(value)} bytes exceeds the 1 MiB limit"
         )
     if _is_binary_mode(headers):
-        envelope = _binary_envelope(value, headers)
-    else:
-        envelope = _structured_envelope(value, headers)
+        return _binary_envelope(value, headers)
+    return _structured_envelope(value, headers)
+
+
+def decode_record(topic: str, value: bytes | None, headers: Headers) -> InboundEvent:
+    """Decode one Kafka record of an inbound topic, or raise :class:`PoisonRecord`."""
+    envelope = decode_envelope(value, headers)
     if envelope.type not in types_of_topic(topic):
         raise PoisonRecord("unknown_type", f"unknown type {envelope.type!r} on {topic}")
     row = EVENT_TYPES[envelope.type]

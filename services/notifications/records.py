@@ -13,27 +13,23 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from shared.contract import INDICATORS_EVENT_TYPE, UnitIndicators
-from shared.envelope import MAX_RECORD_BYTES, CloudEvent, PoisonRecord
+from shared.envelope import PoisonRecord, decode_envelope, validation_reason
 from shared.internal import decode_change
+from shared.service import Record
 
 T = TypeVar("T")
 
 
-def decode_indicators(value: bytes | None) -> UnitIndicators:
-    if value is None:
-        raise PoisonRecord("no_value", "record has no value")
-    if len(value) > MAX_RECORD_BYTES:
-        raise PoisonRecord("too_large", f"record value of {len(value)} bytes exceeds 1 MiB")
-    try:
-        event = CloudEvent.model_validate_json(value)
-    except ValidationError as error:
-        raise PoisonRecord("invalid_envelope", f"not a valid CloudEvent: {error}") from None
+def decode_indicators(record: Record) -> UnitIndicators:
+    """A record of the indicator feed, in either binding (contract section 1)."""
+    event = decode_envelope(record.value, record.headers)
     if event.type != INDICATORS_EVENT_TYPE:
         raise PoisonRecord("unknown_type", f"unknown type {event.type!r}")
     try:
         status = UnitIndicators.model_validate(event.data)
     except ValidationError as error:
-        raise PoisonRecord("invalid_data", f"data of {event.type} is invalid: {error}") from None
+        reason = validation_reason(f"data of {event.type} is invalid", error)
+        raise PoisonRecord("invalid_data", reason) from None
     if status.unit_id != event.subject:
         raise PoisonRecord("invalid_data", f"subject {event.subject!r} differs from unit_id")
     return status
