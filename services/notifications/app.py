@@ -47,6 +47,7 @@ from shared.kafka import (
     make_broker,
     state_topic,
 )
+from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.organisation import Organisation, UnitsFeed
 from shared.plans import load_plans
@@ -79,6 +80,16 @@ class Runtime:
         if self.deps is None or self.dead_letters is None:
             raise RuntimeError("notifications service is not started")
         return self.deps, self.dead_letters
+
+
+def consumed_topics(settings: NotificationsSettings) -> tuple[str, ...]:
+    """The topics the service consumes, each in a group of its own."""
+    return (
+        settings.indicators_topic,
+        settings.inspection_status_topic,
+        settings.people_changes_topic,
+        UNIT_CHANGES_TOPIC,
+    )
 
 
 def topic_specs(settings: NotificationsSettings) -> list[TopicSpec]:
@@ -130,7 +141,7 @@ def build(
     async def on_indicators(msg: KafkaMessage) -> None:
         deps, dead_letters = runtime.ready()
         records = records_of(msg.raw_message)
-        decode = value_decoder(decode_indicators)
+        decode = decode_indicators
         updates = await decode_batch(records, dead_letters=dead_letters, decode=decode)
         await apply_indicator_updates((u for u, _ in updates), deps=deps)
         observe_latency(metrics, records)
@@ -238,6 +249,12 @@ def build(
                     lambda: check_calendar(deps=deps),
                     name="notifications calendar",  # deadline reminders, daily summaries
                 )
+            ),
+            track_consumer_lag(
+                settings.kafka,
+                registry=metrics.registry,
+                groups={f"{settings.group_id}.{t}": [t] for t in consumed_topics(settings)},
+                interval=settings.consumer_lag_interval_seconds,
             ),
         ]
 
