@@ -5,7 +5,6 @@ app under uvicorn."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import time
@@ -76,12 +75,32 @@ class Clients:
         return self._mongo is not None and await ping(self._mongo)
 
 
+CANCEL_GRACE_SECONDS = 10.0
+CANCEL_AGAIN_AFTER_SECONDS = 2.0
+
+
 async def cancel_tasks(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel the service's background tasks, wait until each has ended, and forget them."""
+    """Cancel the service's background tasks, wait until each has ended, and forget them.
+
+    A task still running a while after its cancellation (something inside it turned the
+    CancelledError into another error and it went on: PyMongo wraps one that reaches a
+    connection into a connection failure) is cancelled again; one still running after
+    ``CANCEL_GRACE_SECONDS`` is named in the log and left, so that a shutdown always ends.
+    The while lets a task's own clean-up on cancellation (closing its clients) finish."""
+    pending = set(tasks)
+    deadline = asyncio.get_running_loop().time() + CANCEL_GRACE_SECONDS
+    while pending and asyncio.get_running_loop().time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_AGAIN_AFTER_SECONDS)
+    if pending:
+        log.error(
+            "tasks still running after being cancelled: %s", sorted(t.get_name() for t in pending)
+        )
     for task in tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        error = None if not task.done() or task.cancelled() else task.exception()
+        if error is not None:
+            raise error
     tasks.clear()
 
 
@@ -228,3 +247,8 @@ async def every(interval: float, action: Callable[[], Awaitable[None]], *, name:
             await action()
         except Exception:
             log.exception("%s failed; retrying in %.1f s", name, interval)
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            # cancelled while the action ran, and something in it turned that into the error
+            # just logged (PyMongo does): stop as asked
+            raise asyncio.CancelledError
