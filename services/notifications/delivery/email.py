@@ -3,6 +3,7 @@ subscription has at the attempt (``delivery.recipients``), in its language."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from email.header import Header
@@ -68,16 +69,20 @@ class EmailSender:
         language = subscription.language or self._language
         message = email_message(delivery, sender=server.sender, address=address, language=language)
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=server.host,
-                port=server.port,
-                username=server.user,
-                password=server.password,
-                use_tls=server.tls == "tls",
-                start_tls=server.tls == "starttls",
-                timeout=server.timeout,
-            )
+            # aiosmtplib's timeout is per command; the whole exchange gets the same bound, so
+            # that an attempt ends before its lease does (settings: lease > timeout) and no
+            # other replica sends the message a second time meanwhile
+            async with asyncio.timeout(server.timeout):
+                await aiosmtplib.send(
+                    message,
+                    hostname=server.host,
+                    port=server.port,
+                    username=server.user,
+                    password=server.password,
+                    use_tls=server.tls == "tls",
+                    start_tls=server.tls == "starttls",
+                    timeout=server.timeout,
+                )
         except aiosmtplib.SMTPResponseException as error:
             # 5xx: the server refuses this message for good; 4xx: try again later
             raise DeliveryFailed(
