@@ -112,6 +112,15 @@ async def test_a_tree_moved_by_another_writer_meanwhile_is_read_again(
     assert {"P", "A", "A2"} <= directory.registered
 
 
+def three_divisions() -> list[CloudEvent]:
+    """P > A > D1, D2, D3, registered long ago."""
+    return [
+        ev.unit_registered("P", None, "province", day=-100),
+        ev.unit_registered("A", "P", "agency", day=-100),
+        *(ev.unit_registered(d, "A", day=-100) for d in ("D1", "D2", "D3")),
+    ]
+
+
 class TiesWithAHook(UnitTies):
     """Runs something once, just before the next ties are added."""
 
@@ -136,14 +145,7 @@ async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reac
     ties = store.ties = TiesWithAHook(db)
     deps = collaborators(store)
     units = collaborators(PersonnelStore(db))  # replica B, the units' writer
-    tree = [
-        ev.unit_registered("P", None, "province", day=-100),
-        ev.unit_registered("A", "P", "agency", day=-100),
-        ev.unit_registered("D1", "A", day=-100),
-        ev.unit_registered("D2", "A", day=-100),
-        ev.unit_registered("D3", "A", day=-100),
-    ]
-    await apply_unit_events(inbound(tree), deps=units)
+    await apply_unit_events(inbound(three_divisions()), deps=units)
     await apply_person_events(
         unit_events(PERSONNEL_TOPIC, [ev.person_registered("X", "D2", day=-20)]), deps=deps
     )
@@ -189,14 +191,7 @@ async def test_a_unit_closed_between_a_persons_fold_and_her_write_reaches_her(
     store = SavesWithAHook(db)
     deps = collaborators(store)
     units = collaborators(PersonnelStore(db))  # replica B, the units' writer
-    tree = [
-        ev.unit_registered("P", None, "province", day=-100),
-        ev.unit_registered("A", "P", "agency", day=-100),
-        ev.unit_registered("D1", "A", day=-100),
-        ev.unit_registered("D2", "A", day=-100),
-        ev.unit_registered("D3", "A", day=-100),
-    ]
-    await apply_unit_events(inbound(tree), deps=units)
+    await apply_unit_events(inbound(three_divisions()), deps=units)
     history = [  # she was in D3 and in D1 before: the merge adds no tie to her
         ev.person_registered("X", "D3", day=-40),
         ev.appointed("X", "D1", "deputy_head", day=-30),
