@@ -33,10 +33,15 @@ Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{4}$")]
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
 
+def check_year(year: int) -> None:
+    """ValueError unless ``year`` is between EARLIEST_YEAR and LATEST_YEAR."""
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+
+
 def plausible_year(value: date) -> date:
     """A date (or datetime) whose year is between EARLIEST_YEAR and LATEST_YEAR."""
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    check_year(value.year)
     return value
 
 

@@ -27,16 +27,16 @@ from services.reporting.vocabulary import (
     points,
 )
 from shared.clock import SystemClock, local_date
-from shared.contract import EARLIEST_YEAR, LATEST_YEAR
+from shared.contract import check_year
 from shared.plans import PlanError
 
 
 def plausible(year: int, shown: str) -> None:
     """A year the history can hold (the consumers refuse others); a usage error if not."""
-    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
-        raise argparse.ArgumentTypeError(
-            f"{shown!r}: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
-        )
+    try:
+        check_year(year)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{shown!r}: {error}") from None
 
 
 def report_date(text: str) -> date:

@@ -21,7 +21,7 @@ from services.kit.roster.plan import DEFAULT_SOURCE, ImportOptions, ImportPlan, 
 from services.kit.roster.reading import read_roster
 from services.kit.roster.sheets import RosterError
 from shared.clock import VIETNAM
-from shared.contract import EARLIEST_YEAR, LATEST_YEAR
+from shared.contract import check_year
 
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9._:/-]{1,150}$")
 
@@ -32,10 +32,10 @@ def as_of(value: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date or date-time") from None
-    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
-        )
+    try:
+        check_year(parsed.year)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r}: {error}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)
 
 

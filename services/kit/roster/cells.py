@@ -17,13 +17,12 @@ from enum import StrEnum
 from typing import TypeVar
 
 from shared.contract import (
-    EARLIEST_YEAR,
-    LATEST_YEAR,
     Gender,
     Role,
     StaffCategory,
     TrainingCategory,
     UnitLevel,
+    check_year,
 )
 
 E = TypeVar("E", bound=StrEnum)
@@ -101,11 +100,10 @@ def calendar_date(column: str, value: str) -> date:
         day = date.fromisoformat(value.strip())
     except ValueError:
         raise CellError(f"{column}: {value!r} is not a date (YYYY-MM-DD)") from None
-    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-        raise CellError(
-            f"{column}: {value.strip()!r}: the year must be between {EARLIEST_YEAR} and "
-            f"{LATEST_YEAR}"
-        )
+    try:
+        check_year(day.year)
+    except ValueError as error:
+        raise CellError(f"{column}: {value.strip()!r}: {error}") from None
     return day
 
 

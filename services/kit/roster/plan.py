@@ -30,7 +30,7 @@ from services.kit.roster.people import PersonRow, late_dates, read_person, refer
 from services.kit.roster.sheets import Roster, SheetRow
 from services.kit.roster.units import UnitRow, order_units, read_unit
 from shared.clock import local_date
-from shared.contract import EARLIEST_YEAR, LATEST_YEAR, PERSONNEL_TOPIC, UNITS_TOPIC
+from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, check_year
 from shared.envelope import PoisonRecord
 
 DEFAULT_SOURCE = "parity-import"
@@ -159,8 +159,10 @@ def _check_people(
 def plan_import(roster: Roster, options: ImportOptions) -> ImportPlan:
     if options.as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
-    if not EARLIEST_YEAR <= options.as_of.year <= LATEST_YEAR:
-        raise ValueError(f"as_of: the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    try:
+        check_year(options.as_of.year)
+    except ValueError as error:
+        raise ValueError(f"as_of: {error}") from None
     plan = ImportPlan()
     people = _read_people(roster, plan)
     units, refused_units = _read_units(roster, options, plan)
