@@ -190,9 +190,9 @@ def _landed(write: Write, stored: Stored | None) -> bool:
     )
 
 
-def new_anomalies(before: Document, after: Document) -> list[Document]:
-    """The anomalies of a subject's new derived fields that its stored ones lack (an anomaly
-    is its kind and the key of the event it is about): each is counted once, when first
-    written, however often its subject is folded again."""
-    known = {(a["kind"], a["event_key"]) for a in before.get("anomalies", [])}
-    return [a for a in after.get("anomalies", []) if (a["kind"], a["event_key"]) not in known]
+def new_anomalies(before: Document, after: Document, key: str = "anomalies") -> list[Document]:
+    """The anomalies (in field ``key``) of a subject's new derived fields that its stored
+    ones lack (an anomaly is its kind and the key of the event it is about): each is counted
+    once, when first written, however often its subject is folded again."""
+    known = {(a["kind"], a["event_key"]) for a in before.get(key, [])}
+    return [a for a in after.get(key, []) if (a["kind"], a["event_key"]) not in known]

@@ -18,13 +18,15 @@ Where the contract leaves room, this is the reading taken (the services must agr
    corrections and trainings are still recorded. A second registration rewrites the
    record and the home unit and makes the person staff again, keeping positions, entries
    and trainings (after leaving there are no positions or entries left to keep).
-4. ``hr.unit.updated``, ``merged`` and ``dissolved`` of a unit not registered yet change
-   nothing; so do ``merged``/``dissolved`` of a closed unit, a merge into itself, and a
-   move that would make a unit its own ancestor. A second ``hr.unit.registered`` of a
+4. ``hr.unit.updated``, ``merged`` and ``dissolved`` of a unit not registered yet or
+   closed change nothing; nor do a merge into itself and a move that would make a unit its
+   own ancestor, judged when it takes effect (a registration under a unit that is, by
+   then, under it registers the unit at the top). A second ``hr.unit.registered`` of a
    unit rewrites its name, parent and level and does not reopen it.
 5. A merge moves every person whose home is the unit (left or not) and every child unit
    to ``into_unit_id`` (people to where ``into_unit_id``'s own merges led, if it was merged
-   away already; a child that *is* ``into_unit_id`` takes the merged unit's parent), and
+   away already; a unit under it that *is* ``into_unit_id`` takes the merged unit's
+   parent), and
    ends positions and planning entries in it for everyone. A dissolve moves its child
    units under its parent (roots if it had none); people homed there stay, inactive.
 6. Positions are (unit, role) and planning entries (unit, role, period), held or not:
@@ -194,12 +196,15 @@ def _end_everything_in(world: World, unit_id: str) -> None:
 def _apply_unit_event(world: World, type_: str, unit_id: str, data: Any) -> None:
     unit = world.units.get(unit_id)
     if type_ == "hr.unit.registered":
+        parent_id = data.parent_id
+        if parent_id is not None and unit_id in world.chain(parent_id):  # its own ancestor
+            parent_id = None if unit is None else unit.parent_id
         if unit is None:
-            world.units[unit_id] = UnitState(data.name, data.parent_id, str(data.level))
+            world.units[unit_id] = UnitState(data.name, parent_id, str(data.level))
         else:
-            unit.name, unit.parent_id, unit.level = data.name, data.parent_id, str(data.level)
+            unit.name, unit.parent_id, unit.level = data.name, parent_id, str(data.level)
         return
-    if unit is None:
+    if unit is None or unit.closed:
         return
     if type_ == "hr.unit.updated":
         if data.name is not None:
@@ -208,19 +213,18 @@ def _apply_unit_event(world: World, type_: str, unit_id: str, data: Any) -> None
             unit.level = str(data.level)
         if data.parent_id is not None and unit_id not in world.chain(data.parent_id):
             unit.parent_id = data.parent_id
-    elif unit.closed:
-        return
     elif type_ == "hr.unit.merged" and data.into_unit_id != unit_id:
+        target = world.units.get(data.into_unit_id)
+        if target is not None and unit_id in world.chain(data.into_unit_id):
+            target.parent_id = unit.parent_id  # merged into a unit under it: that one moves up
         unit.closed, unit.merged_into = True, data.into_unit_id
         into = world.merge_end(data.into_unit_id)
         for person in world.people.values():
             if person.home_unit_id == unit_id:
                 person.home_unit_id = into
-        for child_id, child in world.units.items():
+        for child in world.units.values():
             if child.parent_id == unit_id:
-                child.parent_id = (
-                    unit.parent_id if child_id == data.into_unit_id else data.into_unit_id
-                )
+                child.parent_id = data.into_unit_id
         _end_everything_in(world, unit_id)
     elif type_ == "hr.unit.dissolved":
         unit.closed = True

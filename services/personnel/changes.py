@@ -37,6 +37,8 @@ def person_change(person_id: str, revision: int, fields: dict[str, Any]) -> Chan
 def unit_change(unit_id: str, revision: int, fields: dict[str, Any]) -> Change:
     data = {"unit_id": unit_id, "revision": revision, **fields}
     data.pop("next_due", None)
+    data.pop("parent_declarations", None)
+    data["anomalies"] = [*data.get("anomalies", ()), *data.pop("placement_anomalies", ())]
     return Change(UNIT_CHANGED, unit_id, revision, data)
 
 

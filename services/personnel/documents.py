@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from services.personnel.domain.people import PersonState
-from services.personnel.domain.units import Placement, UnitState
+from services.personnel.domain.units import ParentDeclaration, Placement, UnitState
 from shared.documents import instant, parse_instant
 
 Document = dict[str, Any]
@@ -55,6 +55,11 @@ def unit_fields(state: UnitState, placement: Placement | None) -> Document:
     fields["path"] = list(placement.path) if placement else []
     fields["active"] = bool(placement and placement.active)
     fields["pending_parent"] = placement.pending_parent if placement else None
+    # Anomalies of its place in the tree, which only the whole tree shows (a declared
+    # parent refused as a cycle): published among the unit's anomalies.
+    fields["placement_anomalies"] = _plain(
+        [asdict(a) for a in placement.anomalies] if placement else []
+    )
     return fields
 
 
@@ -74,4 +79,8 @@ def unit_state_from_document(doc: Document) -> UnitState:
         closure=doc.get("closure"),
         merged_into=doc.get("merged_into"),
         next_due=when("next_due"),
+        parent_declarations=tuple(
+            ParentDeclaration(parse_instant(d["time"]), d["event_key"], d["parent_id"])
+            for d in doc.get("parent_declarations", ())
+        ),
     )

@@ -46,7 +46,7 @@ from shared.metrics import ServiceMetrics
 log = logging.getLogger("parity.personnel")
 
 MAX_ATTEMPTS = 8
-PLACEMENT_FIELDS = ("parent_id", "path", "active", "pending_parent")
+PLACEMENT_FIELDS = ("parent_id", "path", "active", "pending_parent", "placement_anomalies")
 
 
 class WriteContention(RuntimeError):
@@ -118,7 +118,7 @@ async def apply_person_events(
         conflicts = set(await deps.store.save("people", writes))
         recent.drop(conflicts)
         landed = [w for w in writes if w.subject not in conflicts]
-        _count_anomalies(deps.metrics, landed, stored)
+        _count_anomalies(deps.metrics, _written(landed, stored))
         recent.keep(landed)
         await deps.changes.publish(
             [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
@@ -177,7 +177,9 @@ async def apply_unit_events(
         await deps.store.expect_due("units", _new_due(writes, stored))
         markers = await _announce("units", writes, deps=deps)
         unwritten = await deps.store.save("units", writes)
-        _count_anomalies(deps.metrics, [w for w in writes if w.subject not in unwritten], stored)
+        _count_anomalies(
+            deps.metrics, _written([w for w in writes if w.subject not in unwritten], stored)
+        )
         if unwritten:  # another writer got there first: read everything again
             # (what did land is re-sent by the next attempt: its events are duplicates then)
             await deps.store.clear_unpublished([markers[u] for u in unwritten])
@@ -260,16 +262,22 @@ async def _place(
     )
     await deps.store.update_placements(updates)
     refreshed = await deps.store.load("units", updates)
+    _count_anomalies(deps.metrics, [(documents[u], s.fields) for u, s in refreshed.items()])
     return [unit_change(u, s.rev, s.fields) for u, s in refreshed.items()], markers
 
 
-def _count_anomalies(
-    metrics: ServiceMetrics, landed: Iterable[Write], stored: Mapping[str, Stored]
-) -> None:
-    for write in landed:
-        before = stored[write.subject].fields if write.subject in stored else {}
-        for anomaly in new_anomalies(before, write.fields):
-            metrics.anomalies.labels(kind=anomaly["kind"]).inc()
+def _count_anomalies(metrics: ServiceMetrics, changed: Iterable[tuple[Document, Document]]) -> None:
+    """Count the anomalies each (stored, new) pair of a subject's fields adds."""
+    for before, after in changed:
+        for key in ("anomalies", "placement_anomalies"):
+            for anomaly in new_anomalies(before, after, key):
+                metrics.anomalies.labels(kind=anomaly["kind"]).inc()
+
+
+def _written(
+    landed: Iterable[Write], stored: Mapping[str, Stored]
+) -> list[tuple[Document, Document]]:
+    return [(stored[w.subject].fields if w.subject in stored else {}, w.fields) for w in landed]
 
 
 def _new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:

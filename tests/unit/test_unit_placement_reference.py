@@ -1,6 +1,7 @@
-"""The personnel service's tree and the reference recomputation (tests/reference.py, rule 8)
-place units the same way after merges and dissolutions, including units placed under a
-unit that had closed already."""
+"""The personnel service's tree and the reference recomputation (tests/reference.py, rules
+4, 5 and 8) place units the same way after merges and dissolutions, including units placed
+under a unit that had closed already, and refuse the same moves that would make a unit its
+own ancestor."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.personnel.domain.units import derive_tree, fold_unit
 from shared.contract import UNITS_TOPIC
@@ -64,6 +67,15 @@ def tree() -> list[CloudEvent]:
         [unit_merged("C", "B", day=5), unit_registered("C", "A", day=10)],
         [unit_merged("M", "M", day=5)],
         [unit_merged("A", "M", day=5)],
+        [unit_updated("A", day=5, parent_id="K")],
+        [unit_updated("A", day=5, parent_id="K"), unit_updated("K", day=6, parent_id="B")],
+        [unit_registered("X", "Y", day=3), unit_registered("Y", "X", day=4)],
+        [
+            unit_registered("X", "Y", day=3),
+            unit_updated("A", day=4, parent_id="X"),
+            unit_registered("Y", "K", day=5),
+        ],
+        [unit_merged("A", "M", day=5), unit_updated("M", day=6, parent_id="A")],
     ],
     ids=[
         "merge",
@@ -75,8 +87,47 @@ def tree() -> list[CloudEvent]:
         "merged-before-registered",
         "merged-into-itself",
         "merged-into-its-child",
+        "moved-under-its-grandchild",
+        "moved-under-its-grandchild-which-moves-away-later",
+        "registered-under-each-other",
+        "registered-under-its-descendant",
+        "moved-under-the-unit-merged-into-it",
     ],
 )
 def test_the_service_and_the_reference_place_units_alike(later: list[CloudEvent]) -> None:
     events = tree() + later
     assert service_paths(events) == reference_paths(events)
+
+
+UNIT_IDS = ("P", "A", "B", "C", "D")
+_parents = st.sampled_from((None, *UNIT_IDS))
+
+
+@st.composite
+def unit_events(draw: st.DrawFn) -> list[CloudEvent]:
+    """Registrations, moves, merges and dissolutions among a few units, any of them under
+    or into any other, each on its own day (the order they take effect is the order drawn)."""
+    events = []
+    for day in range(draw(st.integers(1, 12))):
+        unit_id, other = draw(st.sampled_from(UNIT_IDS)), draw(_parents)
+        kind = draw(st.sampled_from(("registered", "updated", "merged", "dissolved")))
+        if kind == "registered":
+            events.append(unit_registered(unit_id, other, day=day))
+        elif kind == "dissolved":
+            events.append(unit_dissolved(unit_id, day=day))
+        elif other is not None and kind == "updated":
+            events.append(unit_updated(unit_id, day=day, parent_id=other))
+        elif other is not None:
+            events.append(unit_merged(unit_id, other, day=day))
+    return events
+
+
+@settings(max_examples=500, deadline=None)
+@given(unit_events())
+def test_no_unit_is_ever_its_own_ancestor_and_the_two_agree(events: list[CloudEvent]) -> None:
+    paths = service_paths(events)
+    for unit_id, path in paths.items():
+        assert unit_id not in path
+        if path:
+            assert paths[path[-1]] == path[:-1]  # its parent's path, then its parent
+    assert paths == reference_paths(events)

@@ -8,9 +8,10 @@ whose parent has not been registered yet waits at the top with ``pending_parent`
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from shared.history import HistoryEntry, in_effect, next_due
@@ -27,6 +28,15 @@ class Anomaly:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class ParentDeclaration:
+    """An event that put the unit under ``parent_id`` (None: at the top)."""
+
+    time: datetime
+    event_key: str
+    parent_id: str | None
+
+
 @dataclass(frozen=True)
 class UnitState:
     unit_id: str
@@ -40,6 +50,7 @@ class UnitState:
     merged_into: str | None = None
     anomalies: tuple[Anomaly, ...] = ()
     next_due: datetime | None = None
+    parent_declarations: tuple[ParentDeclaration, ...] = ()  # in the order they took effect
 
     @property
     def closed(self) -> bool:
@@ -49,9 +60,11 @@ class UnitState:
 def fold_unit(unit_id: str, history: Sequence[HistoryEntry], now: datetime) -> UnitState:
     state = UnitState(unit_id=unit_id)
     anomalies: list[Anomaly] = []
+    declarations: list[ParentDeclaration] = []
     for entry in in_effect(history, now):
         data = entry.data
         if entry.type == "hr.unit.registered":
+            declarations.append(ParentDeclaration(entry.time, entry.key, data.get("parent_id")))
             if state.registered and not state.closed:
                 anomalies.append(Anomaly("registered_twice", entry.key, "unit registered again"))
             state = replace(
@@ -73,6 +86,8 @@ def fold_unit(unit_id: str, history: Sequence[HistoryEntry], now: datetime) -> U
             anomalies.append(Anomaly("merged_into_itself", entry.key, unit_id))
             continue
         if entry.type == "hr.unit.updated":
+            if "parent_id" in data:
+                declarations.append(ParentDeclaration(entry.time, entry.key, data["parent_id"]))
             state = replace(
                 state,
                 name=data.get("name", state.name),
@@ -85,7 +100,12 @@ def fold_unit(unit_id: str, history: Sequence[HistoryEntry], now: datetime) -> U
             )
         elif entry.type == "hr.unit.dissolved":
             state = replace(state, closure="dissolved", valid_to=entry.time)
-    return replace(state, anomalies=tuple(anomalies), next_due=next_due(history, now))
+    return replace(
+        state,
+        anomalies=tuple(anomalies),
+        next_due=next_due(history, now),
+        parent_declarations=tuple(declarations),
+    )
 
 
 @dataclass(frozen=True)
@@ -96,62 +116,136 @@ class Placement:
     path: tuple[str, ...]  # ancestor ids, root first, itself excluded
     active: bool
     pending_parent: str | None = None
-    anomalies: tuple[str, ...] = field(default=())
-
-
-def _effective_parent(
-    unit: UnitState, units: Mapping[str, UnitState]
-) -> tuple[str | None, str | None, list[str]]:
-    """(effective parent, parent awaited, anomalies) for one unit."""
-    anomalies: list[str] = []
-    parent_id = unit.declared_parent_id
-    seen = {unit.unit_id}
-    while parent_id is not None:
-        if parent_id in seen:
-            anomalies.append(f"parent cycle through {parent_id}")
-            return None, None, anomalies
-        seen.add(parent_id)
-        parent = units.get(parent_id)
-        if parent is None or not parent.registered:
-            return None, parent_id, anomalies
-        if parent.closure == "merged" and parent.merged_into == unit.unit_id:
-            parent_id = parent.declared_parent_id  # merged into its child: it takes the place
-        elif parent.closure == "merged":
-            parent_id = parent.merged_into
-        elif parent.closure == "dissolved":
-            parent_id = parent.declared_parent_id
-        else:
-            return parent_id, None, anomalies
-    return None, None, anomalies
+    anomalies: tuple[Anomaly, ...] = field(default=())
 
 
 def derive_tree(units: Mapping[str, UnitState]) -> dict[str, Placement]:
-    """The placement of every registered unit."""
-    parents: dict[str, tuple[str | None, str | None, list[str]]] = {
-        unit_id: _effective_parent(unit, units)
-        for unit_id, unit in units.items()
-        if unit.registered
-    }
-    placements: dict[str, Placement] = {}
+    """The placement of every registered unit. A unit is never its own ancestor:
 
-    def path_of(unit_id: str, trail: frozenset[str]) -> tuple[str, ...]:
-        if unit_id in placements:
-            return (*placements[unit_id].path, unit_id)
-        parent_id = parents[unit_id][0]
-        if parent_id is None or parent_id in trail or parent_id not in parents:
-            return (unit_id,)
-        return (*path_of(parent_id, trail | {unit_id}), unit_id)
-
-    for unit_id in sorted(parents):
-        parent_id, pending, anomalies = parents[unit_id]
-        placements[unit_id] = Placement(
-            parent_id=parent_id,
-            path=path_of(unit_id, frozenset())[:-1],
-            active=not units[unit_id].closed,
-            pending_parent=pending,
-            anomalies=tuple(anomalies),
+    - a declared parent that would make the unit its own ancestor is refused and changes
+      nothing, the declaration before it stands: a cycle can only be the source system's
+      mistake, and the declarations are judged in the order they took effect, so of two
+      units put under each other the first keeps its place (an anomaly of the unit);
+    - a unit merged into a unit under it leaves that unit in its place (contract section 2
+      moves the merged unit's children to ``into_unit_id``, which cannot go under itself).
+    """
+    registered = {u: s for u, s in units.items() if s.registered}
+    declared, anomalies = _declared_parents(registered)
+    links = {u: _effective_parent(u, declared, registered) for u in registered}
+    paths = _paths({u: link.parent_id for u, link in links.items()})
+    return {
+        unit_id: Placement(
+            parent_id=link.parent_id,
+            path=paths[unit_id],
+            active=not registered[unit_id].closed,
+            pending_parent=link.pending_parent,
+            anomalies=tuple(anomalies.get(unit_id, ())),
         )
-    return placements
+        for unit_id, link in sorted(links.items())
+    }
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _declared_parents(
+    units: Mapping[str, UnitState],
+) -> tuple[dict[str, str | None], defaultdict[str, list[Anomaly]]]:
+    """Each unit's parent after every declaration, merge and dissolution, replayed in the
+    order they took effect (a closure moves the children it has then), and the
+    declarations refused."""
+    steps: list[tuple[datetime, str, str, ParentDeclaration | Closure]] = [
+        (declaration.time, declaration.event_key, unit_id, declaration)
+        for unit_id, unit in units.items()
+        for declaration in unit.parent_declarations
+        or [ParentDeclaration(unit.valid_from or _EARLIEST, "", unit.declared_parent_id)]
+    ]
+    steps += [
+        (unit.valid_to, "", unit_id, unit.closure)
+        for unit_id, unit in units.items()
+        if unit.closure is not None and unit.valid_to is not None
+    ]
+    declared: dict[str, str | None] = {}
+    children: defaultdict[str | None, set[str]] = defaultdict(set)
+    merged: dict[str, str] = {}
+    refused: defaultdict[str, list[Anomaly]] = defaultdict(list)
+
+    def put(unit_id: str, parent_id: str | None) -> None:
+        children[declared.get(unit_id)].discard(unit_id)
+        declared[unit_id] = parent_id
+        children[parent_id].add(unit_id)
+
+    for _, _, unit_id, step in sorted(steps, key=lambda step: step[:3]):
+        if isinstance(step, ParentDeclaration):
+            if step.parent_id is None or unit_id not in _chain(step.parent_id, declared, merged):
+                put(unit_id, step.parent_id)
+            else:
+                detail = f"under {step.parent_id} it would be its own ancestor"
+                refused[unit_id].append(Anomaly("parent_cycle", step.event_key, detail))
+            continue
+        new_parent = declared.get(unit_id)
+        into = units[unit_id].merged_into
+        if step == "merged" and into is not None:
+            if into in units and unit_id in _chain(into, declared, merged):
+                put(into, declared.get(unit_id))  # merged into a unit under it
+            merged[unit_id], new_parent = into, into
+        for child in sorted(children[unit_id]):
+            put(child, new_parent)
+    return declared, refused
+
+
+def _chain(unit_id: str, declared: Mapping[str, str | None], merged: Mapping[str, str]) -> set[str]:
+    """The unit and every unit above it (a merged unit leads to the one it merged into)."""
+    seen: set[str] = set()
+    current: str | None = unit_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        current = merged[current] if current in merged else declared.get(current)
+    return seen
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    parent_id: str | None  # effective parent: open, registered
+    pending_parent: str | None  # declared, not registered yet
+
+
+def _effective_parent(
+    unit_id: str, declared: Mapping[str, str | None], units: Mapping[str, UnitState]
+) -> _Link:
+    """The first open unit above ``unit_id`` (placed under a closed unit after it closed:
+    through a merged unit to the one it merged into, a dissolved one to its parent)."""
+    parent_id, seen = declared.get(unit_id), {unit_id}
+    while parent_id is not None and parent_id not in seen:
+        seen.add(parent_id)
+        parent = units.get(parent_id)
+        if parent is None:
+            return _Link(None, parent_id)
+        if parent.closure == "merged":
+            parent_id = parent.merged_into
+        elif parent.closure == "dissolved":
+            parent_id = declared.get(parent_id)
+        else:
+            return _Link(parent_id, None)
+    return _Link(None, None)  # the top, or closed units in a loop
+
+
+def _paths(parents: Mapping[str, str | None]) -> dict[str, tuple[str, ...]]:
+    """Each unit's ancestors, root first, from parent links without cycles."""
+    paths: dict[str, tuple[str, ...]] = {}
+    for start in parents:
+        walk: list[str] = []
+        current: str | None = start
+        while current is not None and current in parents and current not in paths:
+            if len(walk) > len(parents):  # the replay of the declarations refused every one
+                raise ValueError(f"a cycle of parents through {current}")
+            walk.append(current)
+            current = parents[current]
+        above = () if current is None or current not in paths else (*paths[current], current)
+        for unit_id in reversed(walk):
+            paths[unit_id] = above
+            above = (*above, unit_id)
+    return paths
 
 
 @dataclass(frozen=True, slots=True)
