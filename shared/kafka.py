@@ -211,17 +211,36 @@ def _raise_creation_errors(response: Any) -> None:
             raise for_code(code)(f"creating topic {topic}: {message or 'refused'}")
 
 
+# DescribeConfigs' source of an entry set on the topic itself (KIP-226)
+DYNAMIC_TOPIC_CONFIG = 1
+
+
 async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
     """Give existing topics their configuration where it differs. Only then: altering needs
-    a permission that reading does not, and AlterConfigs replaces the whole dynamic
-    configuration, so all of it is sent."""
-    current = await topic_configs(admin, [s.name for s in specs])
+    a permission that reading does not. AlterConfigs replaces the topic's whole dynamic
+    configuration, so the settings it has that Parity does not manage (set by an operator,
+    say) are sent again with Parity's."""
+    current = await _described(admin, [s.name for s in specs])
     differing = [
-        s for s in specs if any(current[s.name].get(k) != v for k, v in s.configs().items())
+        s
+        for s in specs
+        if any(current[s.name].get(k, (None,))[0] != v for k, v in s.configs().items())
     ]
     if not differing:
         return
-    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.configs()) for s in differing]
+    resources = [
+        ConfigResource(
+            ConfigResourceType.TOPIC,
+            s.name,
+            {
+                key: value
+                for key, (value, source) in current[s.name].items()
+                if source == DYNAMIC_TOPIC_CONFIG and value is not None
+            }
+            | s.configs(),
+        )
+        for s in differing
+    ]
     for response in await admin.alter_configs(resources):
         for code, message, _, name in response.resources:
             if code:
@@ -230,13 +249,23 @@ async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None
 
 async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
     """Every configuration entry of each topic, defaults included."""
+    described = await _described(admin, names)
+    return {
+        name: {k: value for k, (value, _) in entries.items()} for name, entries in described.items()
+    }
+
+
+async def _described(
+    admin: AIOKafkaAdminClient, names: list[str]
+) -> dict[str, dict[str, tuple[str, int]]]:
+    """Each topic's configuration entries: (value, source)."""
     resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, tuple[str, int]]] = {}
     for response in await admin.describe_configs(resources):
         for code, message, _, name, entries in response.resources:
             if code:
                 raise for_code(code)(f"describing topic {name}: {message}")
-            found[name] = {entry[0]: entry[1] for entry in entries}
+            found[name] = {entry[0]: (entry[1], entry[3]) for entry in entries}
     return found
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import InvalidReplicationFactorError
 
 from services.notifications.app import topic_specs
@@ -70,6 +71,28 @@ async def test_a_topic_kept_forever_is_configured_so_even_when_it_exists(
         assert after["cleanup.policy"] == "delete"
         assert after["max.message.bytes"] == before["max.message.bytes"]
         assert await ensure_topics(kafka_settings, [TopicSpec(topic, 1, kept_forever=True)]) == []
+    finally:
+        await admin.delete_topics([topic])
+
+
+async def test_reconfiguring_a_topic_keeps_the_settings_parity_does_not_manage(
+    kafka_settings: KafkaSettings, admin: AIOKafkaAdminClient
+) -> None:
+    """AlterConfigs replaces a topic's whole dynamic configuration: an operator's setting
+    must survive Parity giving the topic its retention."""
+    topic = f"kept-{uuid.uuid4().hex[:8]}"
+    try:
+        await ensure_topics(kafka_settings, [TopicSpec(topic, 1)])
+        operators = {"segment.ms": "3600000", "message.timestamp.type": "LogAppendTime"}
+        [response] = await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, operators)]
+        )
+        assert [r[0] for r in response.resources] == [0]
+
+        await ensure_topics(kafka_settings, [TopicSpec(topic, 1, kept_forever=True)])
+        after = await configs(admin, topic)
+        assert (after["retention.ms"], after["retention.bytes"]) == ("-1", "-1")
+        assert {k: after[k] for k in operators} == operators
     finally:
         await admin.delete_topics([topic])
 
