@@ -14,10 +14,8 @@ from pydantic import BaseModel
 
 from shared.contract import (
     EVENT_TYPES,
-    INDICATORS_EVENT_TYPE,
     INDICATORS_TOPIC,
     INSPECTIONS_TOPIC,
-    NOTIFICATION_EVENT_TYPE,
     NOTIFICATIONS_TOPIC,
     PERSONNEL_TOPIC,
     UNITS_TOPIC,
@@ -35,6 +33,7 @@ from shared.internal import (
     UnitChanged,
     UnitInspectionStatus,
 )
+from shared.outbound import INDICATORS_EVENT_TYPE, NOTIFICATION_EVENT_TYPE
 
 # service -> (topics consumed, topics published); every consumed inbound topic also has
 # its dead-letter topic among the published ones.

@@ -30,13 +30,7 @@ from pydantic import (
     ValidationError,
 )
 
-from shared.contract import (
-    EVENT_TYPES,
-    Identifier,
-    Payload,
-    plausible_year,
-    types_of_topic,
-)
+from shared.contract import EVENT_TYPES, Identifier, Payload, plausible_year, types_of_topic
 
 MAX_RECORD_BYTES = 1024 * 1024
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"

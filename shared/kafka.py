@@ -21,12 +21,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
-from shared.contract import (
-    INBOUND_TOPICS,
-    INDICATORS_TOPIC,
-    NOTIFICATIONS_TOPIC,
-    dead_letter_topic,
-)
+from shared.contract import INBOUND_TOPICS, INDICATORS_TOPIC, NOTIFICATIONS_TOPIC, dead_letter_topic
 from shared.envelope import CloudEvent, encode_structured
 from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.settings import KafkaSettings

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.contract import INDICATOR_IDS, Target
+from shared.outbound import INDICATOR_IDS, Target
 
 PlanId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Share = Annotated[float, Field(ge=0, le=1)]

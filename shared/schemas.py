@@ -23,16 +23,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from shared.asyncapi import service_documents
-from shared.contract import (
-    EVENT_TYPES,
+from shared.contract import EVENT_TYPES, INDICATORS_TOPIC, NOTIFICATIONS_TOPIC
+from shared.envelope import RFC3339_WITH_OFFSET, STRUCTURED_CONTENT_TYPE, CloudEvent
+from shared.outbound import (
     INDICATORS_EVENT_TYPE,
-    INDICATORS_TOPIC,
     NOTIFICATION_EVENT_TYPE,
-    NOTIFICATIONS_TOPIC,
     Notification,
     UnitIndicators,
 )
-from shared.envelope import RFC3339_WITH_OFFSET, STRUCTURED_CONTENT_TYPE, CloudEvent
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker

@@ -10,11 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from shared.contract import (
-    EVENT_TYPES,
-    INDICATORS_EVENT_TYPE,
-    NOTIFICATION_EVENT_TYPE,
-)
+from shared.contract import EVENT_TYPES
+from shared.outbound import INDICATORS_EVENT_TYPE, NOTIFICATION_EVENT_TYPE
 
 UNIT_ID = "U-0007"
 PERSON_ID = "P-000123"

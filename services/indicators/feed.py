@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from shared.contract import INDICATORS_EVENT_TYPE, INDICATORS_TOPIC, UnitIndicators
+from shared.contract import INDICATORS_TOPIC
 from shared.envelope import new_event
 from shared.kafka import OutgoingRecord, Producer, event_record, send_all
+from shared.outbound import INDICATORS_EVENT_TYPE, UnitIndicators
 from shared.store import Document
 
 SOURCE = "parity/indicators"

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from services.notifications.domain.policy import Held, LastWord
 from services.notifications.domain.rules import Candidate
-from shared.contract import Notification
 from shared.documents import instant as instant
 from shared.documents import parse_instant as parse_instant
+from shared.outbound import Notification
 
 Document = dict[str, Any]
 DeliveryChannel = Literal["event", "email", "webhook"]

@@ -31,9 +31,9 @@ from services.notifications.domain.rules import (
 from services.notifications.metrics import NotificationMetrics
 from services.notifications.store import NotificationsStore
 from shared.clock import VIETNAM, Clock, local_date
-from shared.contract import Notification, UnitIndicators
 from shared.internal import AnomalyFact, PersonChanged, UnitChanged, UnitInspectionStatus
 from shared.organisation import Organisation
+from shared.outbound import Notification, UnitIndicators
 from shared.plans import Plan
 
 log = logging.getLogger(__name__)

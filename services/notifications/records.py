@@ -12,9 +12,9 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from shared.contract import INDICATORS_EVENT_TYPE, UnitIndicators
 from shared.envelope import PoisonRecord, decode_envelope, validation_reason
 from shared.internal import decode_change
+from shared.outbound import INDICATORS_EVENT_TYPE, UnitIndicators
 from shared.service import Record
 
 T = TypeVar("T")

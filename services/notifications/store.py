@@ -24,9 +24,9 @@ from services.notifications.documents import Document, last_word_document, last_
 from services.notifications.domain.policy import Held, LastWord, QuietMark
 from services.notifications.domain.reminders import AnomalySeen
 from services.notifications.domain.subscriptions import Subscription
-from shared.contract import UnitIndicators
 from shared.documents import instant, parse_instant
 from shared.internal import UnitInspectionStatus
+from shared.outbound import UnitIndicators
 from shared.store import bulk_write, replace_newer
 
 

@@ -12,7 +12,7 @@ from openpyxl.styles import Font
 from services.reporting.annual import AnnualReport
 from services.reporting.vocabulary import label
 from shared.clock import VIETNAM
-from shared.contract import INDICATOR_IDS
+from shared.outbound import INDICATOR_IDS
 
 Cell = str | int | float | bool | None
 

@@ -22,7 +22,7 @@ from datetime import date
 from services.reporting.history import Figure, Tree, UnitStatus, end_of_day, snapshots
 from services.reporting.source import Recommendation
 from shared.clock import VIETNAM
-from shared.contract import INDICATOR_IDS
+from shared.outbound import INDICATOR_IDS
 from shared.plans import Plan
 
 SHORTFALL_ROWS = 10

@@ -26,7 +26,7 @@ from openpyxl.styles import Font
 
 from services.reporting.history import Figure, Tree, UnitStatus
 from shared.clock import local_date
-from shared.contract import INDICATOR_IDS
+from shared.outbound import INDICATOR_IDS
 
 DEFAULT_THRESHOLD = 5
 COLUMNS = (

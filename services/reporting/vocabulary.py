@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from shared.contract import COUNT_INDICATORS
+from shared.outbound import COUNT_INDICATORS
 
 INDICATOR_LABELS: dict[str, str] = {
     "female_key_leader_division_share": "Tỷ lệ phòng và tương đương có nữ lãnh đạo chủ chốt",

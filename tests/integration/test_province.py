@@ -21,13 +21,13 @@ from services.indicators.store import CHECKPOINT_EVERY, IndicatorsStore
 from services.personnel.app import build as build_personnel
 from shared.clock import ManualClock
 from shared.contract import (
-    INDICATOR_IDS,
     INDICATORS_TOPIC,
     INSPECTIONS_TOPIC,
     PERSONNEL_TOPIC,
     UNITS_TOPIC,
     dead_letter_topic,
 )
+from shared.outbound import INDICATOR_IDS
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests import reference, reference_inspections

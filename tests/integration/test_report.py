@@ -34,8 +34,8 @@ from services.kit import cli
 from services.kit.console import EXIT_OK, Output
 from services.reporting.annex import FIGURES_SHEET
 from shared.clock import VIETNAM, ManualClock
-from shared.contract import INDICATOR_IDS
 from shared.kafka import client_options
+from shared.outbound import INDICATOR_IDS
 from shared.settings import KafkaSettings
 from shared.store import make_mongo_client
 from tests import reference, reference_inspections

@@ -29,7 +29,6 @@ from services.indicators.store import IndicatorsStore
 from shared.contract import (
     EVENT_TYPES,
     INBOUND_TOPICS,
-    INDICATOR_IDS,
     INDICATORS_TOPIC,
     INSPECTIONS_TOPIC,
     UNITS_TOPIC,
@@ -44,6 +43,7 @@ from shared.internal import (
     decode_change,
 )
 from shared.kafka import internal_topics
+from shared.outbound import INDICATOR_IDS
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests import reference

@@ -20,23 +20,21 @@ from shared.contract import (
     PERSONNEL_TOPIC,
     UNITS_TOPIC,
     Gender,
-    IndicatorValue,
     InspectionKind,
     InspectionTopic,
     LeavingReason,
-    Notification,
     PersonUpdated,
     Role,
     Severity,
     StaffCategory,
     TrainingCategory,
     UnitDissolved,
-    UnitIndicators,
     UnitLevel,
     UnitUpdated,
     dead_letter_topic,
     types_of_topic,
 )
+from shared.outbound import IndicatorValue, Notification, UnitIndicators
 from tests.samples import OUTBOUND_TYPES, sample_payload
 
 # type -> (topic, required data fields, optional data fields), from CONTRACT.md section 2.

@@ -16,13 +16,13 @@ from services.indicators.domain.publication import Seen, content_of, fingerprint
 from services.indicators.domain.tally import Tally
 from services.indicators.handlers import in_steps
 from shared.clock import VIETNAM
-from shared.contract import Target
 from shared.internal import (
     OpenRecommendation,
     PersonChanged,
     UnitChanged,
     UnitInspectionStatus,
 )
+from shared.outbound import Target
 from tests import reference
 from tests.facts import TREE, person, unit
 

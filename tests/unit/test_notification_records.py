@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from services.notifications.records import decode_indicators
-from shared.contract import INDICATORS_EVENT_TYPE
 from shared.envelope import PoisonRecord, encode_binary, encode_structured, new_event
+from shared.outbound import INDICATORS_EVENT_TYPE
 from tests.unit.test_notification_rules import TARGET, share, status
 
 

@@ -17,8 +17,8 @@ from services.notifications.domain.rules import (
     indicator_rules,
     overdue_recommendation_rules,
 )
-from shared.contract import IndicatorValue, Target, UnitIndicators
 from shared.internal import OpenRecommendation, UnitInspectionStatus
+from shared.outbound import IndicatorValue, Target, UnitIndicators
 
 TARGET = Target(plan="lang-son-dolisa-2022", year=2030, value=0.95)
 

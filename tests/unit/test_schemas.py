@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from shared import schemas
 from shared.asyncapi import SERVICES
-from shared.contract import EVENT_TYPES, Notification, UnitIndicators
+from shared.contract import EVENT_TYPES
+from shared.outbound import Notification, UnitIndicators
 from tests.samples import ALL_TYPES, UNIT_ID, sample_event, sample_payload
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from services.indicators.domain.contributions import Key
-from shared.contract import INDICATOR_IDS, IndicatorValue, Target
+from shared.outbound import INDICATOR_IDS, IndicatorValue, Target
 from shared.plans import Plan, targets_for
 
 

@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from shared.contract import IndicatorValue
 from shared.internal import UnitChanged
+from shared.outbound import IndicatorValue
 
 Content = dict[str, Any]
 

@@ -16,14 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from shared.contract import (
-    Gender,
-    Role,
-    StaffCategory,
-    TrainingCategory,
-    UnitLevel,
-    check_year,
-)
+from shared.contract import Gender, Role, StaffCategory, TrainingCategory, UnitLevel, check_year
 
 E = TypeVar("E", bound=StrEnum)
 

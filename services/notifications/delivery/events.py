@@ -14,8 +14,8 @@ from aiokafka.errors import KafkaError
 
 from services.notifications.delivery.outbox import DeliveryFailed
 from services.notifications.documents import Document
-from shared.contract import NOTIFICATION_EVENT_TYPE, Notification
 from shared.envelope import CloudEvent, encode_structured, new_event
+from shared.outbound import NOTIFICATION_EVENT_TYPE, Notification
 
 NOTIFICATIONS_SOURCE = "parity/notifications"
 

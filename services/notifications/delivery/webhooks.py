@@ -23,8 +23,8 @@ from services.notifications.delivery.recipients import SubscriptionLookup, curre
 from services.notifications.delivery.signature import SIGNATURE_HEADER, signature
 from services.notifications.documents import Document
 from shared.clock import Clock
-from shared.contract import Notification
 from shared.envelope import PUBLISHED_CONTENT_TYPE, encode_structured
+from shared.outbound import Notification
 
 DELIVERY_HEADER = "Parity-Delivery-Id"
 RETRYABLE_STATUSES = frozenset({408, 429})

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.notifications.domain.rules import Candidate, still_holds
-from shared.contract import UnitIndicators
+from shared.outbound import UnitIndicators
 
 
 @dataclass(frozen=True)

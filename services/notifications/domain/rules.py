@@ -13,8 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.contract import IndicatorValue, UnitIndicators
 from shared.internal import UnitInspectionStatus
+from shared.outbound import IndicatorValue, UnitIndicators
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}

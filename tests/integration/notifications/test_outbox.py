@@ -13,7 +13,7 @@ from services.notifications.domain.policy import RetryPolicy
 from services.notifications.metrics import make_notification_metrics
 from services.notifications.store import NotificationsStore
 from shared.clock import ManualClock
-from shared.contract import Notification
+from shared.outbound import Notification
 from tests.integration.notifications.wiring import Service
 
 START = datetime(2026, 11, 21, 2, 30, tzinfo=UTC)

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.notifications.app import build
 from shared.clock import ManualClock
-from shared.contract import NOTIFICATION_EVENT_TYPE, dead_letter_topic
+from shared.contract import dead_letter_topic
 from shared.envelope import CloudEvent
 from shared.internal import (
     UNIT_CHANGES_TOPIC,
@@ -17,6 +17,7 @@ from shared.internal import (
     OpenRecommendation,
     UnitInspectionStatus,
 )
+from shared.outbound import NOTIFICATION_EVENT_TYPE
 from tests.integration.kafka_tools import eventually, produce, produce_raw, read_to_end
 from tests.integration.notifications.wiring import (
     SECRET,

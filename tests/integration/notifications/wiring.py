@@ -27,12 +27,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.notifications.domain.subscriptions import Subscription
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
-from shared.contract import INDICATORS_EVENT_TYPE
 from shared.envelope import CloudEvent, new_event
 from shared.internal import (
     PERSON_CHANGED,
     UNIT_CHANGED,
 )
+from shared.outbound import INDICATORS_EVENT_TYPE
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests.facts import unit_at
