@@ -85,10 +85,13 @@ class UnitsFeed:
 
     :meth:`start` returns once everything published before it is read, so a service has the
     whole tree before it consumes anything else; ``on_unit`` runs for each unit whose state
-    changed (during the catch-up too).
+    changed (during the catch-up too). :meth:`caught_up` waits, later, until everything
+    published before it is read: a record of another topic that names a unit the personnel
+    service published a moment ago may arrive before the unit does.
     """
 
     retry_seconds = 1.0  # after a failure while following
+    catch_up_timeout_seconds = 10.0
 
     def __init__(
         self, settings: KafkaSettings, organisation: Organisation, on_unit: OnUnit | None = None
@@ -98,6 +101,8 @@ class UnitsFeed:
         self._on_unit = on_unit
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._read_to = 0  # the offset after the last record applied
+        self._moved = asyncio.Condition()
 
     async def start(self) -> None:
         consumer = self._consumer = AIOKafkaConsumer(
@@ -109,7 +114,19 @@ class UnitsFeed:
         await consumer.seek_to_beginning(partition)
         async for records in records_to_end(consumer, partition):
             await self._apply(records)
+        self._read_to = await consumer.position(partition)
         self._task = asyncio.create_task(self._follow(consumer), name="units-feed")
+
+    async def caught_up(self) -> None:
+        """Return once every unit change published before the call is in the organisation
+        (TimeoutError after ``catch_up_timeout_seconds``: Kafka cannot be reached, say)."""
+        if self._consumer is None:
+            raise RuntimeError("the units feed is not started")
+        partition = TopicPartition(UNIT_CHANGES_TOPIC, 0)
+        async with asyncio.timeout(self.catch_up_timeout_seconds):
+            end = (await self._consumer.end_offsets([partition]))[partition]
+            async with self._moved:
+                await self._moved.wait_for(lambda: self._read_to >= end)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -136,6 +153,11 @@ class UnitsFeed:
         batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=1000)
         for records in batches.values():
             await self._apply(records)
+            async with self._moved:
+                self._read_to = (
+                    max(self._read_to, records[-1].offset + 1) if records else self._read_to
+                )
+                self._moved.notify_all()
 
     async def _apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         for record in records:

@@ -236,6 +236,7 @@ def build(
                 lead_times_days=tuple(settings.lead_times_days),
             ),
             wake_outbox=worker.wake,
+            tree_caught_up=runtime.feed.caught_up,
         )
         runtime.dead_letters = DeadLetters(
             sender=producer, clock=clock, counter=metrics.dead_letters

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from services.notifications.documents import Document, delivery_document, notification_document
@@ -56,6 +56,16 @@ class Collaborators:
     metrics: NotificationMetrics
     rules: RuleSettings
     wake_outbox: Callable[[], None]
+    # Returns once the organisation holds every unit change published before the call
+    # (shared.organisation.UnitsFeed.caught_up)
+    tree_caught_up: Callable[[], Awaitable[None]]
+
+
+def _outran_the_tree(organisation: Organisation, unit_id: str, parent_id: str | None) -> bool:
+    """A record places a unit where the organisation does not (yet): the record's topic was
+    read before the unit change that placed it there."""
+    unit = organisation.get(unit_id)
+    return unit is None or unit.parent_id != parent_id
 
 
 def unit_name(organisation: Organisation, unit_id: str) -> str:
@@ -148,6 +158,9 @@ async def apply_indicator_updates(
     by_unit: dict[str, list[UnitIndicators]] = defaultdict(list)
     for update in updates:
         by_unit[update.unit_id].append(update)
+    newest = [max(versions, key=lambda u: u.version) for versions in by_unit.values()]
+    if any(_outran_the_tree(deps.organisation, u.unit_id, u.parent_id) for u in newest):
+        await deps.tree_caught_up()  # the subscribers of its subtree are found by its place
     stored = await deps.store.unit_statuses(by_unit)
     candidates: list[Candidate] = []
     latest: list[UnitIndicators] = []
@@ -171,6 +184,8 @@ async def apply_inspection_statuses(
     by_unit: dict[str, list[UnitInspectionStatus]] = defaultdict(list)
     for status in statuses:
         by_unit[status.unit_id].append(status)
+    if any(deps.organisation.get(unit_id) is None for unit_id in by_unit):
+        await deps.tree_caught_up()  # for its name, and its place
     stored = await deps.store.inspection_statuses(by_unit)
     candidates: list[Candidate] = []
     latest: list[UnitInspectionStatus] = []

@@ -41,7 +41,12 @@ def collaborators(store: NotificationsStore, clock: ManualClock) -> Collaborator
             language="en", quiet_period=timedelta(hours=1), lead_times_days=(30, 7, 1)
         ),
         wake_outbox=lambda: None,
+        tree_caught_up=nothing_to_read,
     )
+
+
+async def nothing_to_read() -> None:
+    """No units topic here: the people's anomalies do not wait for the tree."""
 
 
 def person(
