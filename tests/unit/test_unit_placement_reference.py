@@ -76,6 +76,7 @@ def tree() -> list[CloudEvent]:
             unit_registered("Y", "K", day=5),
         ],
         [unit_merged("A", "M", day=5), unit_updated("M", day=6, parent_id="A")],
+        [unit_registered("X", "A", day=0), unit_merged("A", "X", day=0)],
     ],
     ids=[
         "merge",
@@ -92,6 +93,7 @@ def tree() -> list[CloudEvent]:
         "registered-under-each-other",
         "registered-under-its-descendant",
         "moved-under-the-unit-merged-into-it",
+        "registered-and-merged-into-at-one-instant",
     ],
 )
 def test_the_service_and_the_reference_place_units_alike(later: list[CloudEvent]) -> None:

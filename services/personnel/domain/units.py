@@ -153,15 +153,16 @@ def _declared_parents(
 ) -> tuple[dict[str, str | None], defaultdict[str, list[Anomaly]]]:
     """Each unit's parent after every declaration, merge and dissolution, replayed in the
     order they took effect (a closure moves the children it has then), and the
-    declarations refused."""
-    steps: list[tuple[datetime, str, str, ParentDeclaration | Closure]] = [
-        (declaration.time, declaration.event_key, unit_id, declaration)
+    declarations refused. At one instant, declarations come before closures (a unit
+    registered and merged at once had its children first), each kind by event key."""
+    steps: list[tuple[datetime, int, str, str, ParentDeclaration | Closure]] = [
+        (declaration.time, 0, declaration.event_key, unit_id, declaration)
         for unit_id, unit in units.items()
         for declaration in unit.parent_declarations
         or [ParentDeclaration(unit.valid_from or _EARLIEST, "", unit.declared_parent_id)]
     ]
     steps += [
-        (unit.valid_to, "", unit_id, unit.closure)
+        (unit.valid_to, 1, "", unit_id, unit.closure)
         for unit_id, unit in units.items()
         if unit.closure is not None and unit.valid_to is not None
     ]
@@ -175,7 +176,7 @@ def _declared_parents(
         declared[unit_id] = parent_id
         children[parent_id].add(unit_id)
 
-    for _, _, unit_id, step in sorted(steps, key=lambda step: step[:3]):
+    for *_, unit_id, step in sorted(steps, key=lambda step: step[:4]):
         if isinstance(step, ParentDeclaration):
             if step.parent_id is None or unit_id not in _chain(step.parent_id, declared, merged):
                 put(unit_id, step.parent_id)
