@@ -4,6 +4,7 @@ retention or compacted."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -29,6 +30,21 @@ async def admin(kafka_settings: KafkaSettings) -> AsyncIterator[AIOKafkaAdminCli
 
 async def configs(admin: AIOKafkaAdminClient, topic: str) -> dict[str, str]:
     return (await topic_configs(admin, [topic]))[topic]
+
+
+async def configs_once_they_show(
+    admin: AIOKafkaAdminClient, topic: str, expected: dict[str, str]
+) -> dict[str, str]:
+    """The topic's configuration once it shows ``expected`` (5 s at most): the broker answers
+    DescribeConfigs from its copy of the metadata, which follows an alteration a moment
+    later."""
+    deadline = asyncio.get_running_loop().time() + 5.0
+    while True:
+        found = await configs(admin, topic)
+        shown = {k: found.get(k) for k in expected}
+        if shown == expected or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.05)
 
 
 STATE_TOPICS = (PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC, INSPECTION_STATUS_TOPIC)
@@ -66,7 +82,8 @@ async def test_a_topic_kept_forever_is_configured_so_even_when_it_exists(
 
         created = await ensure_topics(kafka_settings, [TopicSpec(topic, 1, kept_forever=True)])
         assert created == []
-        after = await configs(admin, topic)
+        kept = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+        after = await configs_once_they_show(admin, topic, kept)
         assert (after["retention.ms"], after["retention.bytes"]) == ("-1", "-1")
         assert after["cleanup.policy"] == "delete"
         assert after["max.message.bytes"] == before["max.message.bytes"]
@@ -88,9 +105,11 @@ async def test_reconfiguring_a_topic_keeps_the_settings_parity_does_not_manage(
             [ConfigResource(ConfigResourceType.TOPIC, topic, operators)]
         )
         assert [r[0] for r in response.resources] == [0]
+        await configs_once_they_show(admin, topic, operators)
 
         await ensure_topics(kafka_settings, [TopicSpec(topic, 1, kept_forever=True)])
-        after = await configs(admin, topic)
+        kept = {"retention.ms": "-1", "retention.bytes": "-1"}
+        after = await configs_once_they_show(admin, topic, kept)
         assert (after["retention.ms"], after["retention.bytes"]) == ("-1", "-1")
         assert {k: after[k] for k in operators} == operators
     finally:
