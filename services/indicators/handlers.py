@@ -105,7 +105,7 @@ async def _apply_changes(
     )
     if not (news.people or news.units or news.inspections):
         return
-    now = deps.clock.now()
+    now = _now(deps)
     # Before the facts, and before anything is published from the people (see people.py):
     # a reload after this batch then computes at its instant, never at an earlier one.
     await _record_progress(deps=deps, now=now, people_end=people_end if news.people else None)
@@ -126,7 +126,7 @@ async def sweep(*, deps: Collaborators) -> None:
 
 
 async def _sweep(*, deps: Collaborators) -> None:
-    tally, now = deps.province.tally, deps.clock.now()
+    tally, now = deps.province.tally, _now(deps)
     if tally.in_a_new_year(now):
         await _in_a_new_year(deps=deps, now=now)
         return
@@ -266,6 +266,14 @@ async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: dateti
     # a gauge moves only when its unit's record does
     contents = {record.unit_id: record.content for record in records}
     observe_targets(deps.metrics, deps.plans, _roots(tally), contents)
+
+
+def _now(deps: Collaborators) -> datetime:
+    """The clock, but never before the instant the last records were computed at: after a
+    take-over, a host whose clock is behind the previous owner's must not turn time back
+    (at the turn of the year, the year-to-date figures would go back a year)."""
+    now, recorded = deps.clock.now(), deps.province.recorded_at
+    return recorded if recorded is not None and recorded > now else now
 
 
 async def _record_progress(

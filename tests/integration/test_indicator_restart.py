@@ -270,3 +270,24 @@ async def test_no_fact_of_a_batch_is_published_as_of_an_instant_before_it(
     await sweep(deps=again)  # the reload
     await apply_changes([rename], deps=again, people_end=people.end)  # the batch again
     assert datetime.fromisoformat(record_data(again_feed, "D2", 2)["as_of"]) >= renamed_at
+
+
+async def test_a_replica_whose_clock_is_behind_does_not_turn_time_back(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """A take-over by a host whose clock is 10 s behind, just after the turn of the year:
+    its records are computed at the instant the last ones were, not in the year before."""
+    db = mongo[database_name]
+    people = ListPeople()
+    new_year = datetime(2027, 1, 1, 0, 0, 5, tzinfo=VIETNAM)
+    first, _ = started(db, ManualClock(new_year), people)
+    head = people.published(person("W1", home="D1", positions=(("D1", "head"),)))
+    await apply_changes([*(unit(u) for u in TREE), head], deps=first, people_end=people.end)
+
+    behind = ManualClock(new_year - timedelta(seconds=10))  # 31 December, 23:59:55
+    taking_over, feed = started(db, behind, people)
+    deputy = people.published(person("W2", home="D1", positions=(("D1", "deputy_head"),)))
+    await apply_changes([deputy], deps=taking_over, people_end=people.end)
+
+    as_of = {datetime.fromisoformat(json.loads(v)["data"]["as_of"]) for _, _, v, _ in feed.records}
+    assert as_of == {new_year}
