@@ -26,8 +26,7 @@ Where the contract leaves room, this is the reading taken (the services must agr
 5. A merge moves every person whose home is the unit (left or not) and every child unit
    to ``into_unit_id`` (people to where ``into_unit_id``'s own merges led, if it was merged
    away already; a unit under it that *is* ``into_unit_id`` takes the merged unit's
-   parent), and
-   ends positions and planning entries in it for everyone. A dissolve moves its child
+   parent), and ends positions and planning entries in it for everyone. A dissolve moves its child
    units under its parent (roots if it had none); people homed there stay, inactive.
 6. Positions are (unit, role) and planning entries (unit, role, period), held or not:
    appointing someone to a position they hold changes nothing (it is still an
