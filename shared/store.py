@@ -19,6 +19,7 @@ from pymongo import (
     InsertOne,
     ReplaceOne,
     ReturnDocument,
+    UpdateMany,
     UpdateOne,
 )
 from pymongo.asynchronous.collection import AsyncCollection
@@ -78,7 +79,9 @@ DUPLICATE_KEY = 11000
 REPLACE_NEWER_ATTEMPTS = 8
 UPSERT_RACE_ATTEMPTS = 3
 
-WriteRequest = InsertOne[Document] | ReplaceOne[Document] | UpdateOne | DeleteOne | DeleteMany
+WriteRequest = (
+    InsertOne[Document] | ReplaceOne[Document] | UpdateOne | UpdateMany | DeleteOne | DeleteMany
+)
 
 
 @dataclass

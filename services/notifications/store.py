@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pymongo import ASCENDING, InsertOne, UpdateOne
+from pymongo import ASCENDING, InsertOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.documents import Document, last_word_document, last_word_of
@@ -191,10 +191,12 @@ class NotificationsStore:
 
     async def claim_anomalies(self, batches: Mapping[str, Sequence[str]]) -> None:
         """Put each batch's anomalies in it, unless another pass claimed them already."""
-        for batch, ids in batches.items():
-            await self.anomalies.update_many(
-                {"_id": {"$in": list(ids)}, "summary": None}, {"$set": {"summary": batch}}
-            )
+        claims = [
+            UpdateMany({"_id": {"$in": list(ids)}, "summary": None}, {"$set": {"summary": batch}})
+            for batch, ids in batches.items()
+        ]
+        if claims:
+            await bulk_write(self.anomalies, claims)
 
     async def claimed_anomalies(self) -> list[AnomalySeen]:
         """Anomalies claimed for a summary that is not known to be raised yet."""
