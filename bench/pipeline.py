@@ -23,13 +23,14 @@ from bench.config import ROOT
 from bench.probe import Groups
 from services.indicators.app import IndicatorsSettings
 from services.indicators.app import build as build_indicators
+from services.indicators.app import consumer_groups as indicators_groups
 from services.inspections.app import InspectionsSettings
 from services.inspections.app import build as build_inspections
+from services.inspections.app import consumer_groups as inspections_groups
 from services.personnel.app import PersonnelSettings
 from services.personnel.app import build as build_personnel
+from services.personnel.app import consumer_groups as personnel_groups
 from shared.clock import ManualClock
-from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
-from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.plans import load_plans
 from shared.service import tune_collector
 from shared.settings import KafkaSettings
@@ -57,22 +58,13 @@ class Names:
         return f"{self.run}_{service}".replace("-", "_")
 
     def personnel_groups(self) -> Groups:
-        personnel = self.group("personnel")
-        return {
-            f"{personnel}.{UNITS_TOPIC}": [UNITS_TOPIC],
-            f"{personnel}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
-        }
+        return personnel_groups(self.group("personnel"))
 
     def groups(self) -> Groups:
-        inspections = self.group("inspections")
         return {
             **self.personnel_groups(),
-            f"{inspections}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
-            self.group("indicators"): [
-                UNIT_CHANGES_TOPIC,
-                PEOPLE_CHANGES_TOPIC,
-                INSPECTION_STATUS_TOPIC,
-            ],
+            **inspections_groups(self.group("inspections")),
+            **indicators_groups(self.group("indicators")),
         }
 
 

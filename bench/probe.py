@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -16,7 +16,7 @@ from aiokafka.errors import KafkaError
 from shared.kafka import client_options
 from shared.settings import KafkaSettings
 
-Groups = dict[str, Sequence[str]]
+Groups = Mapping[str, Sequence[str]]
 APPOINTMENTS = "female_share_of_appointments_ytd"
 R = TypeVar("R")
 

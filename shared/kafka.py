@@ -29,6 +29,17 @@ from shared.settings import KafkaSettings
 TOPIC_MAX_MESSAGE_BYTES = str(4 * 1024 * 1024)
 
 
+def topic_group(group_id: str, topic: str) -> str:
+    """The consumer group in which a service reads ``topic`` on its own (a replica joining
+    for one topic then does not pause the others)."""
+    return f"{group_id}.{topic}"
+
+
+def groups_per_topic(group_id: str, topics: Iterable[str]) -> dict[str, list[str]]:
+    """:func:`topic_group` of each topic: group id → its topic."""
+    return {topic_group(group_id, topic): [topic] for topic in topics}
+
+
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
     """Connection and security options shared by every aiokafka client."""
     options: dict[str, Any] = {

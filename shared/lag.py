@@ -7,7 +7,7 @@ committed offset, or minus the log start offset where the group has committed no
 periodic task for all of its groups and cancels it on shutdown::
 
     # in build(): the groups this service's subscribers use, with their topics
-    groups = {f"{settings.group_id}.{topic}": [topic] for topic in (UNITS_TOPIC, PERSONNEL_TOPIC)}
+    groups = groups_per_topic(settings.group_id, (UNITS_TOPIC, PERSONNEL_TOPIC))  # shared.kafka
 
     async def start() -> None:
         ...

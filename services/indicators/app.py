@@ -119,6 +119,12 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
             deps.province.stale = True
 
 
+def consumer_groups(group_id: str) -> dict[str, list[str]]:
+    """The service's consumer group (one for its three topics: a unit's facts stay with
+    one replica), with its topics."""
+    return {group_id: list(INPUT_TOPICS)}
+
+
 def build(
     settings: IndicatorsSettings,
     *,
@@ -190,7 +196,7 @@ def build(
             track_consumer_lag(
                 settings.kafka,
                 registry=metrics.service.registry,
-                groups={settings.group_id: INPUT_TOPICS},
+                groups=consumer_groups(settings.group_id),
                 interval=settings.consumer_lag_interval_seconds,
             )
         )

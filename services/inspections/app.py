@@ -28,7 +28,7 @@ from shared.clock import VIETNAM, Clock, SystemClock
 from shared.contract import INSPECTIONS_TOPIC
 from shared.dead_letters import DeadLetters
 from shared.internal import UnitChanged
-from shared.kafka import all_topics, ensure_topics, make_broker
+from shared.kafka import all_topics, ensure_topics, groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
 from shared.organisation import Organisation, UnitsFeed
 from shared.service import (
@@ -68,6 +68,11 @@ class Runtime:
         return self.deps, self.dead_letters
 
 
+def consumer_groups(group_id: str) -> dict[str, list[str]]:
+    """The service's consumer group, with its topic."""
+    return groups_per_topic(group_id, (INSPECTIONS_TOPIC,))
+
+
 def build(
     settings: InspectionsSettings,
     *,
@@ -86,7 +91,7 @@ def build(
 
     @broker.subscriber(
         INSPECTIONS_TOPIC,
-        group_id=f"{settings.group_id}.{INSPECTIONS_TOPIC}",
+        group_id=topic_group(settings.group_id, INSPECTIONS_TOPIC),
         batch=True,
         max_records=settings.batch_size,
         batch_timeout_ms=settings.kafka.poll_timeout_ms,
@@ -132,7 +137,7 @@ def build(
             track_consumer_lag(
                 settings.kafka,
                 registry=registry,
-                groups={f"{settings.group_id}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC]},
+                groups=consumer_groups(settings.group_id),
                 interval=settings.consumer_lag_interval_seconds,
             )
         )

@@ -28,15 +28,16 @@ from typing import Protocol
 
 from services.indicators.app import IndicatorsSettings
 from services.indicators.app import build as build_indicators
+from services.indicators.app import consumer_groups as indicators_groups
 from services.inspections.app import InspectionsSettings
 from services.inspections.app import build as build_inspections
+from services.inspections.app import consumer_groups as inspections_groups
 from services.kit.records import OutboundRecord
 from services.personnel.app import PersonnelSettings
 from services.personnel.app import build as build_personnel
+from services.personnel.app import consumer_groups as personnel_groups
 from shared.clock import VIETNAM, ManualClock
-from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.envelope import decode_record
-from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.lag import LagProbe, wait_caught_up
 from shared.plans import load_plans
 from shared.settings import KafkaSettings
@@ -98,16 +99,10 @@ class Services:
 
     def groups(self) -> dict[str, list[str]]:
         """Every consumer group of the three services, with its topics."""
-        personnel = self.personnel.group_id
         return {
-            f"{personnel}.{UNITS_TOPIC}": [UNITS_TOPIC],
-            f"{personnel}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
-            f"{self.inspections.group_id}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
-            self.indicators.group_id: [
-                UNIT_CHANGES_TOPIC,
-                PEOPLE_CHANGES_TOPIC,
-                INSPECTION_STATUS_TOPIC,
-            ],
+            **personnel_groups(self.personnel.group_id),
+            **inspections_groups(self.inspections.group_id),
+            **indicators_groups(self.indicators.group_id),
         }
 
     def ports(self) -> dict[str, int]:

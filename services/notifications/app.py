@@ -44,8 +44,10 @@ from shared.kafka import (
     all_topics,
     ensure_topics,
     feed_topic,
+    groups_per_topic,
     make_broker,
     state_topic,
+    topic_group,
 )
 from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
@@ -129,7 +131,7 @@ def build(
     def subscriber(topic: str) -> Callable[[Callable[[KafkaMessage], Awaitable[None]]], Any]:
         return broker.subscriber(
             topic,
-            group_id=f"{settings.group_id}.{topic}",
+            group_id=topic_group(settings.group_id, topic),
             batch=True,
             max_records=settings.batch_size,
             batch_timeout_ms=settings.kafka.poll_timeout_ms,
@@ -254,7 +256,7 @@ def build(
             track_consumer_lag(
                 settings.kafka,
                 registry=metrics.registry,
-                groups={f"{settings.group_id}.{t}": [t] for t in consumed_topics(settings)},
+                groups=groups_per_topic(settings.group_id, consumed_topics(settings)),
                 interval=settings.consumer_lag_interval_seconds,
             ),
         ]

@@ -27,7 +27,7 @@ from services.personnel.store import PersonnelStore
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
-from shared.kafka import all_topics, ensure_topics, make_broker
+from shared.kafka import all_topics, ensure_topics, groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.service import (
@@ -96,6 +96,11 @@ async def count_waiting(deps: Collaborators) -> None:
     deps.metrics.waiting_future_events.set(waiting)
 
 
+def consumer_groups(group_id: str) -> dict[str, list[str]]:
+    """The service's consumer groups (one per topic), with their topics."""
+    return groups_per_topic(group_id, (UNITS_TOPIC, PERSONNEL_TOPIC))
+
+
 def build(
     settings: PersonnelSettings,
     *,
@@ -113,7 +118,7 @@ def build(
         # one group per topic, so that a replica joining for one topic does not pause the other
         return broker.subscriber(
             topic,
-            group_id=f"{settings.group_id}.{topic}",
+            group_id=topic_group(settings.group_id, topic),
             batch=True,
             max_records=settings.batch_size,
             batch_timeout_ms=settings.kafka.poll_timeout_ms,
@@ -174,12 +179,11 @@ def build(
                 )
             )
         )
-        lag_groups = {f"{settings.group_id}.{t}": [t] for t in (UNITS_TOPIC, PERSONNEL_TOPIC)}
         runtime.tasks.append(
             track_consumer_lag(
                 settings.kafka,
                 registry=metrics.registry,
-                groups=lag_groups,
+                groups=consumer_groups(settings.group_id),
                 interval=settings.consumer_lag_interval_seconds,
             )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -140,7 +140,7 @@ async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicParti
 
 
 async def wait_consumed(
-    settings: KafkaSettings, groups: dict[str, Sequence[str]], *, timeout: float = 120.0
+    settings: KafkaSettings, groups: Mapping[str, Sequence[str]], *, timeout: float = 120.0
 ) -> None:
     """Wait until every group has committed everything in its topics (twice in a row)."""
     probe = LagProbe(settings, client_id="tests-wait-consumed")

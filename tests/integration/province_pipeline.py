@@ -20,12 +20,13 @@ from pymongo import AsyncMongoClient
 
 from services.indicators.app import IndicatorsSettings
 from services.indicators.app import build as build_indicators
+from services.indicators.app import consumer_groups as indicators_groups
 from services.inspections.app import InspectionsSettings
 from services.inspections.app import build as build_inspections
+from services.inspections.app import consumer_groups as inspections_groups
 from services.personnel.app import build as build_personnel
+from services.personnel.app import consumer_groups as personnel_groups
 from shared.clock import ManualClock
-from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
-from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
 from shared.plans import load_plans
 from shared.settings import KafkaSettings
 from shared.store import Document
@@ -48,14 +49,9 @@ class Pipeline:
         await wait_consumed(
             self.kafka,
             {
-                f"{self.personnel_group}.{UNITS_TOPIC}": [UNITS_TOPIC],
-                f"{self.personnel_group}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
-                f"{self.inspections_group}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
-                self.indicators_group: [
-                    UNIT_CHANGES_TOPIC,
-                    PEOPLE_CHANGES_TOPIC,
-                    INSPECTION_STATUS_TOPIC,
-                ],
+                **personnel_groups(self.personnel_group),
+                **inspections_groups(self.inspections_group),
+                **indicators_groups(self.indicators_group),
             },
             timeout=240,
         )

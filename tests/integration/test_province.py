@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 
 from services.indicators.store import CHECKPOINT_EVERY, IndicatorsStore
 from services.personnel.app import build as build_personnel
+from services.personnel.app import consumer_groups as personnel_groups
 from shared.clock import ManualClock
 from shared.contract import (
     INDICATORS_TOPIC,
@@ -179,10 +180,7 @@ async def test_the_projections_match_the_recomputation_and_a_replay_gives_the_sa
     async with build_personnel(settings, clock=clock):
         await wait_consumed(
             kafka_settings,
-            {
-                f"{settings.group_id}.{UNITS_TOPIC}": [UNITS_TOPIC],
-                f"{settings.group_id}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
-            },
+            personnel_groups(settings.group_id),
             timeout=240,
         )
     try:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from shared.contract import INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
-from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
+from services.indicators.app import consumer_groups as indicators_groups
+from services.inspections.app import consumer_groups as inspections_groups
+from services.personnel.app import consumer_groups as personnel_groups
 from tests.local_servers import free_ports
 from tests.reliability.infra import DEPLOY, PARTITIONS, ROOT, Infrastructure
 
@@ -38,16 +39,10 @@ class Names:
 
     def consumer_groups(self) -> dict[str, list[str]]:
         """Each consumer group the services run, with the topics it reads."""
-        personnel, inspections = self.group("personnel"), self.group("inspections")
         return {
-            f"{personnel}.{UNITS_TOPIC}": [UNITS_TOPIC],
-            f"{personnel}.{PERSONNEL_TOPIC}": [PERSONNEL_TOPIC],
-            f"{inspections}.{INSPECTIONS_TOPIC}": [INSPECTIONS_TOPIC],
-            self.group("indicators"): [
-                UNIT_CHANGES_TOPIC,
-                PEOPLE_CHANGES_TOPIC,
-                INSPECTION_STATUS_TOPIC,
-            ],
+            **personnel_groups(self.group("personnel")),
+            **inspections_groups(self.group("inspections")),
+            **indicators_groups(self.group("indicators")),
         }
 
 
