@@ -51,6 +51,7 @@ from services.notifications.settings import NotificationsSettings
 from shared.clock import VIETNAM, ManualClock
 from shared.contract import INDICATORS_TOPIC
 from shared.internal import INSPECTION_STATUS_TOPIC
+from shared.kafka import groups_per_topic
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests import reference
@@ -269,10 +270,9 @@ def notifications_settings(
 async def consumed(settings: NotificationsSettings) -> None:
     await wait_consumed(
         settings.kafka,
-        {
-            f"{settings.group_id}.{topic}": [topic]
-            for topic in (settings.indicators_topic, settings.inspection_status_topic)
-        },
+        groups_per_topic(
+            settings.group_id, (settings.indicators_topic, settings.inspection_status_topic)
+        ),
         timeout=240,
     )
 

@@ -21,7 +21,7 @@ from shared.contract import INSPECTIONS_TOPIC
 from shared.internal import (
     UNIT_CHANGES_TOPIC,
 )
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, topic_group
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests.integration.conftest import ALL_TOPICS
@@ -57,7 +57,7 @@ async def inspections(
         consumer_lag_interval_seconds=0.5,  # the gauges are read on that interval
         batch_size=200,
     )
-    await start_at_the_end(kafka_settings, f"{settings.group_id}.{INSPECTIONS_TOPIC}")
+    await start_at_the_end(kafka_settings, topic_group(settings.group_id, INSPECTIONS_TOPIC))
     tree = [("P", [], "province"), ("A", ["P"], "agency")]
     tree += [(d, ["P", "A"], "division") for d in ("D1", "D2", "D3")]
     await produce(
