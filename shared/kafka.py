@@ -21,6 +21,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
+from shared.consuming import TopUpBroker
 from shared.contract import INBOUND_TOPICS, INDICATORS_TOPIC, NOTIFICATIONS_TOPIC, dead_letter_topic
 from shared.envelope import CloudEvent, encode_structured
 from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
@@ -83,8 +84,9 @@ def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
 def make_broker(
     settings: KafkaSettings, *, service: str, registry: CollectorRegistry
 ) -> KafkaBroker:
-    """The FastStream broker of one service, with Prometheus metrics on every message."""
-    return KafkaBroker(
+    """The FastStream broker of one service, with Prometheus metrics on every message; its
+    batches take what the broker holds when they start (shared/consuming.py)."""
+    return TopUpBroker(
         settings.bootstrap_servers,
         client_id=f"parity-{service}",
         security=broker_security(settings),
