@@ -89,7 +89,12 @@ async def apply_person_events(
     recent = deps.store.recent_people
     folded_on_an_old_tree: set[str] = set()
     for _ in range(MAX_ATTEMPTS):
-        directory, tree_at = await deps.store.unit_directory()
+        # a batch with new events folds on the directory this process knows, and the check
+        # after its write catches a tree moved since; a fold again reads the tree first
+        if any(new_events.values()):
+            directory, tree_at = await deps.store.known_directory()
+        else:
+            directory, tree_at = await deps.store.unit_directory()
         known = recent.get(s for s in subjects if new_events.get(s))
         stored = known | await deps.store.load("people", subjects - set(known))
         now = deps.clock.now()

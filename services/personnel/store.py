@@ -116,6 +116,15 @@ class PersonnelStore:
         self.know_directory(directory, version)
         return directory, version
 
+    async def known_directory(self) -> tuple[UnitDirectory, int]:
+        """The directory this process knows, without reading the tree version, when it
+        knows one. A writer of person events folds on it: it asks ``tree_moved`` after its
+        write in any case, and folds again on ``unit_directory`` what it wrote on a tree
+        that moved since, another replica's move before the batch included."""
+        if self._directory is not None:
+            return self._directory, self._directory_version
+        return await self.unit_directory()
+
     async def tree_moved(self, since: int) -> bool:
         """Whether the tree changed since its version ``since``."""
         return await self.tree_version() != since

@@ -168,6 +168,30 @@ async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reac
     assert "the tree moved during a fold of 1 people: folding them again" in caplog.text
 
 
+async def test_a_tree_another_replica_moved_before_a_batch_reaches_its_people(
+    mongo: AsyncMongoClient[Document], database_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch of person events folds on the directory its process knows, without reading
+    the tree first. Replica B merged D1 into D3 before the batch that transfers X to D1, so
+    the batch folds her into D1 as if it were open: the check after its write sees the
+    tree moved, and folds her again on the tree as stored."""
+    db = mongo[database_name]
+    deps = collaborators(PersonnelStore(db))
+    await apply_unit_events(inbound(three_divisions()), deps=deps)  # this replica knows it
+    units = collaborators(PersonnelStore(db))  # replica B
+    await apply_unit_events(inbound([ev.unit_merged("D1", "D3", day=-10)]), deps=units)
+
+    caplog.set_level(logging.INFO, logger="parity.personnel")
+    history = [ev.person_registered("X", "D2", day=-20), ev.transferred("X", "D1", day=-15)]
+    await apply_person_events(unit_events(PERSONNEL_TOPIC, history), deps=deps)
+
+    stored = (await PersonnelStore(db).load("people", ["X"]))["X"]
+    refolded = person_fields(fold_person("X", stored.history, await fresh_directory(db), NOW))
+    assert stored.fields == refolded
+    assert (stored.fields["home_unit_id"], stored.fields["active"]) == ("D3", True)
+    assert "the tree moved during a fold of 1 people: folding them again" in caplog.text
+
+
 class SavesWithAHook(PersonnelStore):
     """Runs something once, just before the next people are written."""
 
