@@ -6,7 +6,6 @@ single-document atomic writes, bulk writes, indexes, simple aggregations.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from pymongo.results import BulkWriteResult
+
+from shared.aio import gather_all
 
 log = logging.getLogger("parity.store")
 
@@ -112,14 +113,10 @@ async def bulk_write(
     chunks = bulk_chunks(requests, in_flight)
     for start in range(0, len(chunks), in_flight):
         sent = chunks[start : start + in_flight]
-        # every chunk sent is awaited before a failure is raised: none is left running
-        outcomes = await asyncio.gather(
-            *(_write_counted(collection, chunk, duplicates_ok) for chunk in sent),
-            return_exceptions=True,
+        outcomes: list[BulkTotals] = await gather_all(
+            *(_write_counted(collection, chunk, duplicates_ok) for chunk in sent)
         )
         for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
             totals.inserted += outcome.inserted
             totals.matched += outcome.matched
             totals.upserted += outcome.upserted
@@ -249,7 +246,7 @@ async def find_by_ids(
     batches = [wanted[start : start + READ_BATCH] for start in range(0, len(wanted), READ_BATCH)]
     found: dict[str, Document] = {}
     for start in range(0, len(batches), MAX_CONCURRENT_READS):
-        for docs in await asyncio.gather(
+        for docs in await gather_all(
             *(
                 _find_in(collection, batch, projection)
                 for batch in batches[start : start + MAX_CONCURRENT_READS]

@@ -37,6 +37,7 @@ from services.personnel.domain.units import (
 from services.personnel.store import PersonnelStore
 from services.personnel.ties import TieChange, ties_to_add
 from shared.agenda import entries_to_expect
+from shared.aio import gather_all
 from shared.clock import Clock
 from shared.documents import Stored, Write, empty, new_anomalies
 from shared.envelope import InboundEvent
@@ -125,13 +126,14 @@ async def apply_person_events(
         landed = [w for w in writes if w.subject not in conflicts]
         _count_anomalies(deps.metrics, _written(landed, stored))
         recent.keep(landed)
-        await deps.changes.publish(
-            [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed] + republish
-        )
+        changed = [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed]
+        # the tree version is read after the write; the publication need not wait for it
+        check = [deps.store.tree_moved(since=tree_at)] if landed else []
+        _, *moved = await gather_all(deps.changes.publish(changed + republish), *check)
         await deps.store.clear_unpublished(list(markers.values()))
         for subject in subjects - conflicts:
             _count(deps.metrics, *outcome[subject])
-        if landed and await deps.store.tree_moved(since=tree_at):
+        if any(moved):
             folded_on_an_old_tree |= {w.subject for w in landed}
         if not conflicts:
             break
