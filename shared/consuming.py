@@ -27,7 +27,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 
-TOP_UP_AFTER_MS = 5
 TOP_UP_MS = 5
 
 Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
@@ -39,7 +38,7 @@ class TopUpConsumer(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka is unty
     def __init__(
         self,
         *topics: str,
-        top_up_after_ms: int = TOP_UP_AFTER_MS,
+        top_up_after_ms: int = TOP_UP_MS,
         top_up_ms: int = TOP_UP_MS,
         **options: Any,
     ) -> None:
@@ -54,7 +53,7 @@ class TopUpConsumer(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka is unty
             *partitions, timeout_ms=timeout_ms, max_records=max_records
         )
         room = None if max_records is None else max_records - sum(map(len, taken.values()))
-        if room == 0 or not self._waited_in_buffer(taken):
+        if room == 0 or not self.top_up_ms or not self._waited_in_buffer(taken):
             return taken
         more = await super().getmany(*partitions, timeout_ms=self.top_up_ms, max_records=room)
         for partition, records in more.items():
@@ -74,13 +73,21 @@ class TopUpBroker(KafkaBroker):
 
     FastStream builds every subscriber's consumer with the builder its broker config holds
     once connected (``partial(AIOKafkaConsumer, **options)``, faststream 0.7.8, pinned);
-    the same options now build a TopUpConsumer. tests/integration/test_consuming.py checks
-    that the services' subscribers get one."""
+    the same options now build a TopUpConsumer. ``top_up_ms`` (0: never) is both its wait
+    and the age beyond which a batch is topped up. tests/integration/test_consuming.py
+    checks that the services' subscribers get one."""
+
+    def __init__(self, *args: Any, top_up_ms: int = TOP_UP_MS, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._top_up_ms = top_up_ms
 
     async def _connect(self) -> Callable[..., AIOKafkaConsumer]:
         built = await super()._connect()
         if not isinstance(built, partial):
             raise TypeError(f"faststream's consumer builder changed: {built!r}")
-        topped_up = partial(TopUpConsumer, *built.args, **built.keywords)
+        ms = self._top_up_ms
+        topped_up = partial(
+            TopUpConsumer, *built.args, top_up_after_ms=ms, top_up_ms=ms, **built.keywords
+        )
         self.config.broker_config.builder = topped_up
         return topped_up

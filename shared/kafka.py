@@ -92,6 +92,7 @@ def make_broker(
         security=broker_security(settings),
         log_level=logging.DEBUG,  # one access-log line per message is noise at this volume
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=service)],
+        top_up_ms=settings.batch_top_up_ms,
     )
 
 

@@ -28,6 +28,9 @@ class KafkaSettings(BaseSettings):
     # A batch consumer waits this long for records, and FastStream sleeps as long again when
     # none came: on an idle system a record waits up to twice this before it is seen.
     poll_timeout_ms: int = Field(default=20, ge=1, le=1000)
+    # A batch whose records were fetched over this long ago waits this long at most for the
+    # records that arrived meanwhile (shared/consuming.py); 0: never.
+    batch_top_up_ms: int = Field(default=5, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _security_is_complete(self) -> KafkaSettings:

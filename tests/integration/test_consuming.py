@@ -107,7 +107,8 @@ async def test_a_topped_up_batch_keeps_to_max_records(
 async def test_the_services_subscribers_are_built_on_it(
     kafka_settings: KafkaSettings, topic: str, producer: AIOKafkaProducer
 ) -> None:
-    broker = make_broker(kafka_settings, service="test", registry=CollectorRegistry())
+    settings = kafka_settings.model_copy(update={"batch_top_up_ms": 7})
+    broker = make_broker(settings, service="test", registry=CollectorRegistry())
     received: list[bytes] = []
     subscriber = broker.subscriber(
         topic,
@@ -123,6 +124,7 @@ async def test_the_services_subscribers_are_built_on_it(
     async with broker:
         await broker.start()
         assert isinstance(subscriber.consumer, TopUpConsumer)
+        assert (subscriber.consumer.top_up_ms, subscriber.consumer.top_up_after_ms) == (7, 7)
         await send(producer, topic, 1, b"handled")
 
         async def handled() -> list[bytes]:
