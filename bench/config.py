@@ -30,6 +30,8 @@ class BenchSettings(BaseSettings):
     scale: int = Field(default=3, ge=2, description="the larger organisation: agencies × scale")
     seed: int = 7
     freshness_events: int = Field(default=300, ge=10)
+    # runs of freshness_events at half the end-to-end rate, pooled (bench/freshness.py)
+    freshness_runs: int = Field(default=3, ge=1)
     # on an idle system: one event every idle_interval_seconds, each alone in the pipeline
     idle_freshness_events: int = Field(default=20, ge=5)
     idle_interval_seconds: float = Field(default=2.0, gt=0)

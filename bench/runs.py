@@ -13,7 +13,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from bench.freshness import Freshness, appointments, measure
+from bench.freshness import Freshness, appointments, measure, pooled
 from bench.machine import CpuMeter, cpu_seconds, peak_resident_mb
 from bench.pipeline import (
     Names,
@@ -92,14 +92,16 @@ async def end_to_end(
     *,
     snapshot: Snapshot | None = None,
     freshness_events: int = 0,
+    freshness_runs: int = 1,
     idle_events: int = 0,
     idle_interval: float = 2.0,
     ceiling_rate: float | None = None,
 ) -> EndToEnd:
     """Start the services, produce every record of ``province``, wait until the feed is
-    settled. With a ``snapshot``, then run the freshness events at half the measured rate,
-    as many again at a quarter of it, as many again at half ``ceiling_rate`` if given, and
-    then ``idle_events`` more, one every ``idle_interval`` seconds (an idle system)."""
+    settled. With a ``snapshot``, then run the freshness events at half the measured rate
+    (``freshness_runs`` times, pooled), as many again at a quarter of it, as many again at
+    half ``ceiling_rate`` if given, and then ``idle_events`` more, one every
+    ``idle_interval`` seconds (an idle system)."""
     names = Names.fresh(label)
     clock = ManualClock(province.now)
     meter = CpuMeter({"parity (this process)": os.getpid(), **infra.infra_pids})
@@ -108,19 +110,31 @@ async def end_to_end(
             result = await _measured(
                 infra, province, names.groups(), meter, events=len(province.records)
             )
+            runs = 0
             if snapshot is not None and freshness_events:
-                result.freshness = await _freshness(
-                    infra, province, snapshot, freshness_events, rate=result.per_second / 2
-                )
+                halves = []
+                for _ in range(freshness_runs):
+                    halves.append(
+                        await _freshness(
+                            infra,
+                            province,
+                            snapshot,
+                            freshness_events,
+                            rate=result.per_second / 2,
+                            first=runs * freshness_events,
+                        )
+                    )
+                    runs += 1
+                result.freshness = pooled(halves)
                 result.quarter_freshness = await _freshness(
                     infra,
                     province,
                     snapshot,
                     freshness_events,
                     rate=result.per_second / 4,
-                    first=freshness_events,
+                    first=runs * freshness_events,
                 )
-            runs = 2
+                runs += 1
             if snapshot is not None and freshness_events and ceiling_rate is not None:
                 result.ceiling_freshness = await _freshness(
                     infra,
@@ -128,9 +142,9 @@ async def end_to_end(
                     snapshot,
                     freshness_events,
                     rate=ceiling_rate / 2,
-                    first=2 * freshness_events,
+                    first=runs * freshness_events,
                 )
-                runs = 3
+                runs += 1
             if snapshot is not None and idle_events:
                 result.idle_freshness = await _freshness(
                     infra,
