@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import time
 from dataclasses import dataclass, field
@@ -110,50 +111,25 @@ async def end_to_end(
             result = await _measured(
                 infra, province, names.groups(), meter, events=len(province.records)
             )
-            runs = 0
-            if snapshot is not None and freshness_events:
-                halves = []
-                for _ in range(freshness_runs):
-                    halves.append(
-                        await _freshness(
-                            infra,
-                            province,
-                            snapshot,
-                            freshness_events,
-                            rate=result.per_second / 2,
-                            first=runs * freshness_events,
-                        )
-                    )
-                    runs += 1
-                result.freshness = pooled(halves)
-                result.quarter_freshness = await _freshness(
-                    infra,
-                    province,
-                    snapshot,
-                    freshness_events,
-                    rate=result.per_second / 4,
-                    first=runs * freshness_events,
+            if snapshot is None:
+                return result
+            # each run numbers its events after the last run's: new appointments
+            firsts = itertools.count(0, freshness_events)
+
+            async def offered(count: int, rate: float) -> Freshness:
+                first = next(firsts)
+                return await _freshness(infra, province, snapshot, count, rate=rate, first=first)
+
+            if freshness_events:
+                half = result.per_second / 2
+                result.freshness = pooled(
+                    [await offered(freshness_events, half) for _ in range(freshness_runs)]
                 )
-                runs += 1
-            if snapshot is not None and freshness_events and ceiling_rate is not None:
-                result.ceiling_freshness = await _freshness(
-                    infra,
-                    province,
-                    snapshot,
-                    freshness_events,
-                    rate=ceiling_rate / 2,
-                    first=runs * freshness_events,
-                )
-                runs += 1
-            if snapshot is not None and idle_events:
-                result.idle_freshness = await _freshness(
-                    infra,
-                    province,
-                    snapshot,
-                    idle_events,
-                    rate=1 / idle_interval,
-                    first=runs * freshness_events,
-                )
+                result.quarter_freshness = await offered(freshness_events, result.per_second / 4)
+                if ceiling_rate is not None:
+                    result.ceiling_freshness = await offered(freshness_events, ceiling_rate / 2)
+            if idle_events:
+                result.idle_freshness = await offered(idle_events, 1 / idle_interval)
             return result
     finally:
         await drop_databases(infra.mongo, names)
