@@ -23,10 +23,9 @@ from bench.config import ROOT
 from bench.probe import Groups
 from services.indicators.app import IndicatorsSettings
 from services.indicators.app import build as build_indicators
-from services.indicators.app import consumer_groups as indicators_groups
 from services.inspections.app import InspectionsSettings
 from services.inspections.app import build as build_inspections
-from services.inspections.app import consumer_groups as inspections_groups
+from services.kit.replay import pipeline_groups
 from services.personnel.app import PersonnelSettings
 from services.personnel.app import build as build_personnel
 from services.personnel.app import consumer_groups as personnel_groups
@@ -61,11 +60,11 @@ class Names:
         return personnel_groups(self.group("personnel"))
 
     def groups(self) -> Groups:
-        return {
-            **self.personnel_groups(),
-            **inspections_groups(self.group("inspections")),
-            **indicators_groups(self.group("indicators")),
-        }
+        return pipeline_groups(
+            personnel=self.group("personnel"),
+            inspections=self.group("inspections"),
+            indicators=self.group("indicators"),
+        )
 
 
 async def produce(producer: AIOKafkaProducer, records: Sequence[Record]) -> None:

@@ -83,6 +83,16 @@ def effective_time(record: OutboundRecord) -> datetime:
     return decode_record(record.topic, record.value, list(record.headers)).time
 
 
+def pipeline_groups(*, personnel: str, inspections: str, indicators: str) -> dict[str, list[str]]:
+    """Every consumer group of the three services that turn HR and inspection records into
+    the indicator feed, with its topics, given each service's ``group_id``."""
+    return {
+        **personnel_groups(personnel),
+        **inspections_groups(inspections),
+        **indicators_groups(indicators),
+    }
+
+
 @dataclass(frozen=True)
 class Services:
     personnel: PersonnelSettings
@@ -99,11 +109,11 @@ class Services:
 
     def groups(self) -> dict[str, list[str]]:
         """Every consumer group of the three services, with its topics."""
-        return {
-            **personnel_groups(self.personnel.group_id),
-            **inspections_groups(self.inspections.group_id),
-            **indicators_groups(self.indicators.group_id),
-        }
+        return pipeline_groups(
+            personnel=self.personnel.group_id,
+            inspections=self.inspections.group_id,
+            indicators=self.indicators.group_id,
+        )
 
     def ports(self) -> dict[str, int]:
         return {

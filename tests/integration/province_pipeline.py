@@ -20,12 +20,10 @@ from pymongo import AsyncMongoClient
 
 from services.indicators.app import IndicatorsSettings
 from services.indicators.app import build as build_indicators
-from services.indicators.app import consumer_groups as indicators_groups
 from services.inspections.app import InspectionsSettings
 from services.inspections.app import build as build_inspections
-from services.inspections.app import consumer_groups as inspections_groups
+from services.kit.replay import pipeline_groups
 from services.personnel.app import build as build_personnel
-from services.personnel.app import consumer_groups as personnel_groups
 from shared.clock import ManualClock
 from shared.plans import load_plans
 from shared.settings import KafkaSettings
@@ -48,11 +46,11 @@ class Pipeline:
     async def settle(self) -> None:
         await wait_consumed(
             self.kafka,
-            {
-                **personnel_groups(self.personnel_group),
-                **inspections_groups(self.inspections_group),
-                **indicators_groups(self.indicators_group),
-            },
+            pipeline_groups(
+                personnel=self.personnel_group,
+                inspections=self.inspections_group,
+                indicators=self.indicators_group,
+            ),
             timeout=240,
         )
 

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from services.indicators.app import consumer_groups as indicators_groups
-from services.inspections.app import consumer_groups as inspections_groups
-from services.personnel.app import consumer_groups as personnel_groups
+from services.kit.replay import pipeline_groups
 from tests.local_servers import free_ports
 from tests.reliability.infra import DEPLOY, PARTITIONS, ROOT, Infrastructure
 
@@ -39,11 +37,11 @@ class Names:
 
     def consumer_groups(self) -> dict[str, list[str]]:
         """Each consumer group the services run, with the topics it reads."""
-        return {
-            **personnel_groups(self.group("personnel")),
-            **inspections_groups(self.group("inspections")),
-            **indicators_groups(self.group("indicators")),
-        }
+        return pipeline_groups(
+            personnel=self.group("personnel"),
+            inspections=self.group("inspections"),
+            indicators=self.group("indicators"),
+        )
 
 
 @dataclass
