@@ -195,8 +195,7 @@ class NotificationsStore:
             UpdateMany({"_id": {"$in": list(ids)}, "summary": None}, {"$set": {"summary": batch}})
             for batch, ids in batches.items()
         ]
-        if claims:
-            await bulk_write(self.anomalies, claims)
+        await bulk_write(self.anomalies, claims)  # none: no round trip
 
     async def claimed_anomalies(self) -> list[AnomalySeen]:
         """Anomalies claimed for a summary that is not known to be raised yet."""
