@@ -40,7 +40,7 @@ from services.indicators.people import NewestPeople
 from shared.envelope import encode_structured, new_event
 from shared.internal import PERSON_CHANGED, PERSONNEL_SOURCE, PersonChanged, UnitChanged
 from shared.plans import load_plans
-from tests.facts import person, unit
+from tests.facts import person, unit_at
 from tests.generator import ProvinceShape, generate_province
 from tests.reference import World, replay
 
@@ -50,13 +50,13 @@ PLANS_DIR = Path(__file__).resolve().parents[1] / "deploy" / "plans"
 def changes_of(world: World) -> tuple[list[UnitChanged], list[PersonChanged]]:
     """The reference world as the personnel service's change events (tests/facts.py)."""
     units = [
-        unit(
+        unit_at(
             unit_id,
+            list(reversed(world.chain(unit_id)[1:])),
+            u.level,
             active=not u.closed,
             name=u.name,
-            level=u.level,
             parent_id=u.parent_id,
-            path=list(reversed(world.chain(unit_id)[1:])),
         )
         for unit_id, u in world.units.items()
     ]
