@@ -50,7 +50,7 @@ class PersonnelSettings(ServiceSettings):
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
     metrics_port: int = 9101
     # people kept as last written, to spare reading them again (recent.py); 0: none
-    recent_people: int = Field(default=20_000, ge=0)
+    recent_people: int = Field(default=80_000, ge=0)
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+
+import bson
 
 from services.personnel.recent import RecentPeople
 from shared.documents import Stored, Write
@@ -51,3 +53,22 @@ def test_a_person_comes_back_as_a_read_of_the_document_written_would_return_them
     recent = RecentPeople(10)
     recent.keep([Write(subject="P1", expected_rev=2, fields=fields, history=[entry])])
     assert recent.get(["P1"])["P1"] == Stored(subject="P1", rev=3, history=[entry], fields=fields)
+
+
+def test_a_person_is_kept_compressed() -> None:
+    entries = [
+        HistoryEntry(
+            key=f"evt-{k}",
+            type="hr.training.completed",
+            time=datetime(2026, 3, 1, 8, k % 60, tzinfo=UTC),
+            sequence=None,
+            arrival=k,
+            data={"unit_id": "D1", "category": "leadership", "course": "Bồi dưỡng lãnh đạo"},
+        )
+        for k in range(12)
+    ]
+    write = Write(subject="P1", expected_rev=0, fields={"gender": "female"}, history=entries)
+    recent = RecentPeople(10)
+    recent.keep([write])
+    assert 0 < recent.kept_bytes() < len(bson.encode(write.document)) / 2
+    assert recent.get(["P1"])["P1"].history == entries
