@@ -159,7 +159,7 @@ async def apply_unit_events(
     for _ in range(MAX_ATTEMPTS):
         read_at = await deps.store.tree_version()  # before the units are read
         stored = await deps.store.load("units", subjects)
-        documents = await deps.store.unit_documents()
+        documents = await deps.store.units_at(read_at)
         now = deps.clock.now()
         states = {u: unit_state_from_document(d) for u, d in documents.items()}
         histories, outcome = {}, {}
@@ -199,7 +199,8 @@ async def apply_unit_events(
             _count(deps.metrics, *outcome[subject])
         version = await deps.store.bump_tree_version()
         if version == read_at + 1:  # nobody moved the tree meanwhile: ours is the new one
-            deps.store.know_directory(UnitDirectory.of(states), version)
+            written = [w.subject for w in writes] + list(placement_updates)
+            await deps.store.know_tree(version, documents, written, UnitDirectory.of(states))
         else:  # another writer did, and one of us derived placements from a stale tree
             await place_again(deps=deps)
         await refold_people_tied_to(subjects, deps=deps)

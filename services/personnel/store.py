@@ -38,7 +38,19 @@ from shared.documents import (
     parse_instant,
     save_subjects,
 )
-from shared.store import bulk_write, next_counter
+from shared.store import bulk_write, find_by_ids, next_counter
+
+NO_HISTORY = {"history": 0}
+
+
+@dataclass(frozen=True)
+class KnownTree:
+    """Every unit's document (no history) and the directory derived from them, as of a tree
+    version: what this process read or wrote last."""
+
+    version: int
+    documents: Mapping[str, Document]
+    directory: UnitDirectory
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,7 @@ class PersonnelStore:
         self.ties = UnitTies(db["unit_people"], self.people)
         # tells this process's markers from another replica's with the same revision
         self._writer = uuid.uuid4().hex[:12]
-        self._directory: UnitDirectory | None = None
-        self._directory_version = -1
+        self._tree: KnownTree | None = None
         # people as this process last wrote them (recent.py), ``recent_people`` at most
         self.recent_people = RecentPeople(recent_people, self.people.codec_options)
 
@@ -90,8 +101,18 @@ class PersonnelStore:
         return await save_subjects(self._db[collection], writes)
 
     async def unit_documents(self) -> dict[str, Document]:
-        """Every unit's derived fields (no history): the organisation is small enough."""
-        return {doc["_id"]: doc async for doc in self.units.find({}, {"history": 0})}
+        """Every unit's derived fields (no history), read: the organisation is small enough."""
+        return {doc["_id"]: doc async for doc in self.units.find({}, NO_HISTORY)}
+
+    async def units_at(self, version: int) -> Mapping[str, Document]:
+        """Every unit's derived fields as of tree ``version``: this process's copy when it
+        knows that version (every writer of units bumps the version after its writes), or
+        else read (a unit batch used to read them all, about 8,900 in the 290,000-record
+        province, and bench/RESULTS-300k.md's getMores were mostly that)."""
+        tree = self._tree
+        if tree is not None and tree.version == version:
+            return tree.documents
+        return await self.unit_documents()
 
     async def unit_states(self) -> dict[str, UnitState]:
         docs = await self.unit_documents()
@@ -109,11 +130,13 @@ class PersonnelStore:
         """What people folds need about units, and the tree version it is of (re-read only
         when the tree changed)."""
         version = await self.tree_version()
-        known, known_version = self._directory, self._directory_version
-        if known is not None and version == known_version:
-            return known, version
-        directory = UnitDirectory.of(await self.unit_states())
-        self.know_directory(directory, version)
+        tree = self._tree
+        if tree is not None and tree.version == version:
+            return tree.directory, version
+        documents = await self.unit_documents()
+        states = {unit_id: unit_state_from_document(doc) for unit_id, doc in documents.items()}
+        directory = UnitDirectory.of(states)
+        self._tree = KnownTree(version, documents, directory)
         return directory, version
 
     async def known_directory(self) -> tuple[UnitDirectory, int]:
@@ -121,18 +144,26 @@ class PersonnelStore:
         knows one. A writer of person events folds on it: it asks ``tree_moved`` after its
         write in any case, and folds again on ``unit_directory`` what it wrote on a tree
         that moved since, another replica's move before the batch included."""
-        if self._directory is not None:
-            return self._directory, self._directory_version
+        if self._tree is not None:
+            return self._tree.directory, self._tree.version
         return await self.unit_directory()
 
     async def tree_moved(self, since: int) -> bool:
         """Whether the tree changed since its version ``since``."""
         return await self.tree_version() != since
 
-    def know_directory(self, directory: UnitDirectory, version: int) -> None:
-        """The directory as of tree ``version``: read, or derived by the writer of that
-        version from the units it read and wrote (which saves reading them all again)."""
-        self._directory, self._directory_version = directory, version
+    async def know_tree(
+        self,
+        version: int,
+        documents: Mapping[str, Document],
+        written: Iterable[str],
+        directory: UnitDirectory,
+    ) -> None:
+        """The tree as of ``version``, derived by the writer of that version: the units it
+        read (``documents``), with those it ``written`` read again (revisions and fields as
+        stored), and the directory it derived. Saves reading every unit again."""
+        fresh = await find_by_ids(self.units, written, NO_HISTORY)
+        self._tree = KnownTree(version, {**documents, **fresh}, directory)
 
     async def build_lookups(self) -> None:
         """Once per database: agenda entries and ties for the documents written before

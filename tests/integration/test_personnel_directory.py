@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 
 from services.personnel.documents import person_fields, unit_fields, unit_state_from_document
 from services.personnel.domain.people import fold_person
-from services.personnel.domain.units import UnitDirectory, UnitState, derive_tree
+from services.personnel.domain.units import UnitDirectory, derive_tree
 from services.personnel.handlers import (
     PLACEMENT_FIELDS,
     Collaborators,
@@ -37,20 +37,20 @@ def inbound(events: Iterable[CloudEvent]) -> dict[str, list[InboundEvent]]:
 
 
 class CountingStore(PersonnelStore):
-    """Counts the directory's reads of every unit, and can run something just after the
-    unit documents were read."""
+    """Counts the reads of every unit, and can run something just after a unit writer got
+    the units (read or known)."""
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
         self.unit_reads = 0
         self.after_reading_units: Callable[[], Awaitable[None]] | None = None
 
-    async def unit_states(self) -> dict[str, UnitState]:
-        self.unit_reads += 1
-        return {u: unit_state_from_document(d) for u, d in (await super().unit_documents()).items()}
-
     async def unit_documents(self) -> dict[str, Document]:
-        documents = await super().unit_documents()
+        self.unit_reads += 1
+        return await super().unit_documents()
+
+    async def units_at(self, version: int) -> Mapping[str, Document]:
+        documents = await super().units_at(version)
         if self.after_reading_units is not None:
             run, self.after_reading_units = self.after_reading_units, None
             await run()
@@ -78,12 +78,15 @@ async def test_the_writer_keeps_the_directory_it_derived(
         ev.unit_registered("D2", "A", day=-100),
     ]
     await apply_unit_events(inbound(tree), deps=deps)
+    assert store.unit_reads == 1  # nothing known yet
     await apply_unit_events(inbound([ev.unit_merged("D1", "D2", day=-10)]), deps=deps)
 
-    directory, _ = await store.unit_directory()
-    assert store.unit_reads == 0
+    directory, version = await store.unit_directory()
+    assert store.unit_reads == 1  # neither the second batch nor the directory read them
     assert directory == await fresh_directory(db)
     assert directory.closed == {"D1"}
+    # the units it knows are the units as stored: revisions and placements the merge wrote
+    assert await store.units_at(version) == await PersonnelStore(db).unit_documents()
 
 
 async def test_a_tree_moved_by_another_writer_meanwhile_is_read_again(
@@ -104,10 +107,12 @@ async def test_a_tree_moved_by_another_writer_meanwhile_is_read_again(
 
     # after this writer read the units, before its bump: its directory would lack A2
     store.after_reading_units = other_writes
+    store.unit_reads = 0
     await apply_unit_events(inbound([ev.unit_registered("A", "P", "agency", day=-100)]), deps=deps)
 
-    directory, _ = await store.unit_directory()
-    assert store.unit_reads == 1
+    directory, version = await store.unit_directory()
+    assert store.unit_reads == 2  # to place the units again, then for the directory
+    assert await store.units_at(version) == await PersonnelStore(db).unit_documents()
     assert directory == await fresh_directory(db)
     assert {"P", "A", "A2"} <= directory.registered
 
