@@ -7,6 +7,7 @@ histories as ``shared.documents`` stores them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -61,6 +62,11 @@ def unit_fields(state: UnitState, placement: Placement | None) -> Document:
         [asdict(a) for a in placement.anomalies] if placement else []
     )
     return fields
+
+
+def unit_states_from_documents(documents: Mapping[str, Document]) -> dict[str, UnitState]:
+    """Every unit's state, by id, from its stored document (``unit_state_from_document``)."""
+    return {unit_id: unit_state_from_document(doc) for unit_id, doc in documents.items()}
 
 
 def unit_state_from_document(doc: Document) -> UnitState:

@@ -24,7 +24,7 @@ from services.personnel.documents import (
     Document,
     person_fields,
     unit_fields,
-    unit_state_from_document,
+    unit_states_from_documents,
 )
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import (
@@ -161,7 +161,7 @@ async def apply_unit_events(
         stored = await deps.store.load("units", subjects)
         documents = await deps.store.units_at(read_at)
         now = deps.clock.now()
-        states = {u: unit_state_from_document(d) for u, d in documents.items()}
+        states = unit_states_from_documents(documents)
         histories, outcome = {}, {}
         for subject in subjects:
             current = stored.get(subject) or empty(subject)
@@ -232,7 +232,7 @@ async def place_again(*, deps: Collaborators) -> None:
     its writes, and the one whose bump finds that the other bumped since its read comes
     here: its read now follows both writers' writes."""
     documents = await deps.store.unit_documents()
-    states = {u: unit_state_from_document(d) for u, d in documents.items()}
+    states = unit_states_from_documents(documents)
     updates = _moved(states, derive_tree(states), documents)
     if updates:
         log.warning("the tree moved meanwhile: placements of %d units derived again", len(updates))

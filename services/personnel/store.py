@@ -25,8 +25,8 @@ from datetime import datetime
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.personnel.documents import Document, unit_state_from_document
-from services.personnel.domain.units import UnitDirectory, UnitState
+from services.personnel.documents import Document, unit_states_from_documents
+from services.personnel.domain.units import UnitDirectory
 from services.personnel.recent import RecentPeople
 from services.personnel.ties import UnitTies
 from shared.agenda import Agenda
@@ -115,10 +115,6 @@ class PersonnelStore:
             return tree.documents
         return await self.unit_documents()
 
-    async def unit_states(self) -> dict[str, UnitState]:
-        docs = await self.unit_documents()
-        return {unit_id: unit_state_from_document(doc) for unit_id, doc in docs.items()}
-
     async def tree_version(self) -> int:
         doc = await self._meta.find_one({"_id": "tree"})
         return int(doc["version"]) if doc else 0
@@ -135,8 +131,7 @@ class PersonnelStore:
         if tree is not None and tree.version == version:
             return tree.directory, version
         documents = await self.unit_documents()
-        states = {unit_id: unit_state_from_document(doc) for unit_id, doc in documents.items()}
-        directory = UnitDirectory.of(states)
+        directory = UnitDirectory.of(unit_states_from_documents(documents))
         self._tree = KnownTree(version, documents, directory)
         return directory, version
 

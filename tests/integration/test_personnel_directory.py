@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.personnel.documents import person_fields, unit_fields, unit_state_from_document
+from services.personnel.documents import (
+    person_fields,
+    unit_fields,
+    unit_state_from_document,
+    unit_states_from_documents,
+)
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import UnitDirectory, derive_tree
 from services.personnel.handlers import (
@@ -63,7 +68,7 @@ def wired(db: Any) -> tuple[Collaborators, CountingStore]:
 
 
 async def fresh_directory(db: Any) -> UnitDirectory:
-    return UnitDirectory.of(await PersonnelStore(db).unit_states())
+    return UnitDirectory.of(unit_states_from_documents(await PersonnelStore(db).unit_documents()))
 
 
 async def test_the_writer_keeps_the_directory_it_derived(
@@ -306,7 +311,7 @@ async def test_placements_derived_while_another_writer_moved_the_tree_are_derive
 
     assert store.after_reading_units is None, "the hook did not run: the test proves nothing"
     documents = await PersonnelStore(db).unit_documents()
-    placements = derive_tree({u: unit_state_from_document(d) for u, d in documents.items()})
+    placements = derive_tree(unit_states_from_documents(documents))
     for unit_id, document in documents.items():
         fields = unit_fields(unit_state_from_document(document), placements.get(unit_id))
         stored = {k: document.get(k) for k in PLACEMENT_FIELDS}
