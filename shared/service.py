@@ -196,6 +196,10 @@ class BrokerEnded(SystemExit):
     """The app shut down without being asked: its broker failed (it could not start, say)."""
 
 
+# What ``run`` logs when the broker could not start; a supervisor reads it as a refused start-up.
+BROKER_NOT_STARTED = "the app's broker could not start (is Kafka reachable?); exiting"
+
+
 # CPython's cyclic collector runs after every 700 new container objects, and each of its
 # full collections walks every live object: a service holding a province (the indicator
 # service's people and counters) pays for its size on every allocation-heavy batch.
@@ -213,28 +217,34 @@ def tune_collector() -> None:
 
 
 def run(app: AsgiFastStream, *, host: str, port: int) -> None:
-    """Serve the app under uvicorn until asked to stop, and exit with an error if the app
-    stops on its own.
+    """Serve the app under uvicorn until asked to stop; exit with an error if it cannot start
+    or stops on its own.
 
-    FastStream reports the ASGI start-up complete before its broker has started; a broker
-    that then fails (Kafka went away between the start-up hooks and the consumers' start)
-    shuts the app down, but uvicorn goes on serving ``/metrics`` and ``/health`` with no
-    consumer behind them. Such a process ends here instead, with exit code 1, so that its
-    supervisor starts it again."""
+    FastStream reports the ASGI start-up complete before its broker has started. A broker that
+    then fails (Kafka went away between the start-up hooks and the consumers' start) ends the
+    app's lifespan with that error, and FastStream's shutdown hooks run cancelled: the first
+    one that awaits anything stops there. uvicorn logs the error and goes on serving
+    ``/metrics`` and ``/health`` with no consumer behind them. So the end of the lifespan
+    itself, not a hook, is watched: one that ends unasked stops the server, and the process
+    exits with code 1, so that its supervisor starts it again."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     tune_collector()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=logging.INFO))
-    unasked: list[bool] = []
+    ended_unasked: list[bool] = []  # whether its brokers had started
 
-    @app.after_shutdown
-    async def end_server() -> None:
-        if not server.should_exit:  # no signal asked for it
-            unasked.append(True)
-            server.should_exit = True
+    async def watched(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+        try:
+            await app(scope, receive, send)
+        finally:
+            if not server.should_exit:  # no signal asked for it
+                ended_unasked.append(all(broker.running for broker in app.brokers))
+                server.should_exit = True
 
-    asyncio.run(server.serve())
-    if unasked:
-        log.error("the app stopped on its own (its broker failed); exiting")
+    server = uvicorn.Server(uvicorn.Config(watched, host=host, port=port, log_level=logging.INFO))
+    asyncio.run(server.serve())  # start-up hooks that fail: uvicorn exits with its code 3
+    if ended_unasked:
+        log.error("the app stopped on its own; exiting" if ended_unasked[0] else BROKER_NOT_STARTED)
         raise BrokerEnded(1)
 
 

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import IO
 
 from services.kit.replay import pipeline_groups
+from shared.service import BROKER_NOT_STARTED
 from tests.local_servers import free_ports
 from tests.reliability.infra import DEPLOY, PARTITIONS, ROOT, Infrastructure
 
 SERVICES = ("personnel", "inspections", "indicators")
-STARTUP_FAILED = "Application startup failed. Exiting."  # uvicorn's last line then
+# The last line of a start-up refused: by uvicorn (a start-up hook failed) or by
+# shared.service.run (the broker could not start after the hooks had run)
+STARTUP_FAILED = ("Application startup failed. Exiting.", BROKER_NOT_STARTED)
 START_MARK = "---- started at "
 
 
@@ -181,7 +184,7 @@ class Fleet:
             if code is None:
                 continue
             tail = process.log_tail()
-            if STARTUP_FAILED in process.last_run_log():
+            if any(line in process.last_run_log() for line in STARTUP_FAILED):
                 refused += 1
             else:
                 crashes.append(f"{process.name} exited by itself with {code}:\n{tail}")
