@@ -185,7 +185,13 @@ async def _freshness(
     rate: float,
     first: int = 0,
 ) -> Freshness:
-    base = latest_appointments(await read_to_end(infra.kafka, INDICATORS_TOPIC))
+    # The feed holds a record for every unit status published (hundreds of thousands for the
+    # 290,000-record province). Parsing them all on the event loop the services share took
+    # longer than their consumers' session timeout on a slow machine: every group lost its
+    # members, and the indicator service reloaded the province (40 s) inside the freshness
+    # run. In a thread, the loop goes on between the parser's GIL turns, heartbeats too.
+    feed = await read_to_end(infra.kafka, INDICATORS_TOPIC)
+    base = await asyncio.to_thread(latest_appointments, feed)
     watcher = TopicWatcher(infra.kafka, feed_record)
     changes = TopicWatcher(infra.kafka, person_change_record)
     await watcher.start(await infra.probe.partitions(INDICATORS_TOPIC))
