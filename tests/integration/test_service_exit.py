@@ -39,7 +39,6 @@ def run_service(startup: str, shutdown: str) -> tuple[int, str]:
 
         async def stop() -> None:
             {shutdown}
-            print("shutdown hooks done", flush=True)
 
         broker = KafkaBroker("127.0.0.1:{kafka}")
         app = asgi_app(broker, metrics=make_metrics("probe"), health_checks={{}},
