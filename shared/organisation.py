@@ -42,6 +42,13 @@ class Organisation:
     def get(self, unit_id: str) -> UnitChanged | None:
         return self.units.get(unit_id)
 
+    def restore(self, unit_id: str, known: UnitChanged | None) -> None:
+        """Put back what was known of a unit before an :meth:`apply` (None: nothing)."""
+        if known is None:
+            self.units.pop(unit_id, None)
+        else:
+            self.units[unit_id] = known
+
     def is_active(self, unit_id: str) -> bool:
         unit = self.units.get(unit_id)
         return bool(unit and unit.registered and unit.active)
@@ -113,7 +120,10 @@ class UnitsFeed:
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
         async for records in records_to_end(consumer, partition):
-            await self._apply(records)
+            try:
+                await self._apply(records)
+            except _Unapplied as failed:  # the service cannot start without its tree
+                raise failed.error from None
         self._read_to = await consumer.position(partition)
         self._task = asyncio.create_task(self._follow(consumer), name="units-feed")
 
@@ -150,17 +160,47 @@ class UnitsFeed:
                 await asyncio.sleep(self.retry_seconds)
 
     async def _take(self, consumer: AIOKafkaConsumer, *, timeout_ms: int) -> None:
-        batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=1000)
-        for records in batches.values():
+        partition = TopicPartition(UNIT_CHANGES_TOPIC, 0)  # the topic's only partition
+        batches = await consumer.getmany(partition, timeout_ms=timeout_ms, max_records=1000)
+        records = batches.get(partition, [])
+        try:
             await self._apply(records)
-            async with self._moved:
-                self._read_to = (
-                    max(self._read_to, records[-1].offset + 1) if records else self._read_to
-                )
-                self._moved.notify_all()
+        except _Unapplied as failed:
+            # The consumer's position is past the chunk already: read again from the record
+            # that failed, so that neither it nor the ones after it are skipped.
+            consumer.seek(partition, failed.offset)
+            await self._advance(failed.offset)
+            raise failed.error from None
+        if records:
+            await self._advance(records[-1].offset + 1)
+
+    async def _advance(self, read_to: int) -> None:
+        async with self._moved:
+            self._read_to = max(self._read_to, read_to)
+            self._moved.notify_all()
 
     async def _apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply the records in order; should ``on_unit`` fail, the unit is taken back out
+        of the organisation (reading it again runs ``on_unit`` again) and :class:`_Unapplied`
+        says from which offset to read again."""
         for record in records:
             unit = decode_unit(record.value)
-            if unit is not None and self.organisation.apply(unit) and self._on_unit:
+            if unit is None:
+                continue
+            before = self.organisation.get(unit.unit_id)
+            if not (self.organisation.apply(unit) and self._on_unit):
+                continue
+            try:
                 await self._on_unit(unit)
+            except Exception as error:
+                self.organisation.restore(unit.unit_id, before)
+                raise _Unapplied(record.offset, error) from error
+
+
+class _Unapplied(Exception):
+    """``error`` stopped :meth:`UnitsFeed._apply` at the record at ``offset``."""
+
+    def __init__(self, offset: int, error: Exception) -> None:
+        super().__init__(offset, error)
+        self.offset = offset
+        self.error = error
