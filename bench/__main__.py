@@ -4,7 +4,8 @@ Order: the raw upsert ceiling on the province's records; the province end to end
 services in this process, then freshness on the loaded province (at half the end-to-end
 rate, three runs pooled; a quarter of it; half the upsert ceiling; and idle); the raw
 consume ceiling of the same records; a full rebuild by three service processes (their
-peak memory and a py-spy profile); the larger organisation end to end; the personnel
+peak memory and a py-spy profile), then freshness on those processes at half the
+end-to-end rate (the services as deployed); the larger organisation end to end; the personnel
 service alone; the raw upsert ceiling again, to show how far the machine's speed moved
 during the run.
 """
@@ -31,7 +32,14 @@ from bench.config import (
 from bench.machine import describe, infra_pids
 from bench.probe import LagProbe
 from bench.profile import StoreBusy
-from bench.runs import INBOUND, Infra, end_to_end, personnel_alone, rebuild
+from bench.runs import (
+    INBOUND,
+    DeployedFreshness,
+    Infra,
+    end_to_end,
+    personnel_alone,
+    rebuild,
+)
 from shared.kafka import all_topics, client_options, internal_topics
 from shared.store import make_mongo_client
 from tests.generator import generate_province, generate_with_snapshot
@@ -100,12 +108,19 @@ async def run(settings: BenchSettings) -> report.Results:
                 f"   consume {consume.per_second:.0f}/s"
                 f" (upsert {upsert_array.per_second:.0f}/s with the history as an array)"
             )
-            say("4+6. full rebuild by three service processes (memory, py-spy)")
+            say("4+6+3. full rebuild by three service processes (memory, py-spy), freshness")
             log_dir = (settings.data or ROOT / ".data") / "bench-logs"
             # from offset 0 means the topics between the services too: the indicator
             # service rebuilds its people from the people topic
             await recreate_topics(kafka, internal_topics())
-            rebuilt = await rebuild(infra, log_dir, profile=settings.profile)
+            deployed = DeployedFreshness(
+                province,
+                snapshot,
+                events=settings.freshness_events,
+                runs=settings.freshness_runs,
+                rate=province_run.per_second / 2,
+            )
+            rebuilt = await rebuild(infra, log_dir, profile=settings.profile, freshness=deployed)
             say(f"   {rebuilt.seconds:.1f} s, peak memory {rebuilt.peak_resident_mb}")
             larger = generate_province(settings.seed, settings.larger_shape())
             say(f"5. larger organisation {settings.larger_shape()}: {len(larger.records)} records")

@@ -177,11 +177,14 @@ def feed_record(record: Any, seen_ms: int) -> FeedRecord:
 
 
 def latest_appointments(records: Sequence[Any]) -> dict[str, int]:
-    """The appointment count of each unit's latest feed record (records read from Kafka)."""
-    latest: dict[str, FeedRecord] = {}
+    """The appointment count of each unit's latest feed record (records read from Kafka):
+    the one at the highest offset (a unit's records share a partition). Not the highest
+    version: the bench's rebuild publishes every unit again from version 1 on the same
+    feed, below the versions of the end-to-end run before it."""
+    latest: dict[str, tuple[int, int]] = {}  # unit -> (offset, appointments)
     for record in records:
         parsed = feed_record(record, 0)
         known = latest.get(parsed.unit_id)
-        if known is None or known.version < parsed.version:
-            latest[parsed.unit_id] = parsed
-    return {unit_id: r.appointments for unit_id, r in latest.items()}
+        if known is None or known[0] < record.offset:
+            latest[parsed.unit_id] = (record.offset, parsed.appointments)
+    return {unit_id: appointments for unit_id, (_, appointments) in latest.items()}

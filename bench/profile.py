@@ -123,10 +123,13 @@ class Sampler:
             )
         return True
 
-    def stop(self) -> None:
-        """py-spy writes its file when the sampled process exits (or on SIGINT)."""
-        if self.process is None:
+    def stop(self, *, now: bool = False) -> None:
+        """py-spy writes its file when the sampled process exits, or on SIGINT: sent at
+        once with ``now`` (the process goes on), after 20 s without."""
+        if self.process is None or self.process.poll() is not None:
             return
+        if now:
+            self.process.send_signal(2)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:

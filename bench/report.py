@@ -176,6 +176,16 @@ def render(r: Results) -> str:
         f"| 5 | per-event cost, larger ÷ province ({r.larger.per_event_ms:.1f} ms ÷"
         f" {p.per_event_ms:.1f} ms) | {cost_ratio:.2f} | ≤ 1.3 | {verdict(cost_ratio <= 1.3)} |",
     ]
+    if (d := rb.freshness) is not None:
+        d50, d99 = d.percentile(d.published_ms, 0.5), d.percentile(d.published_ms, 0.99)
+        out += [
+            f"| 3 | freshness with the services as deployed (the rebuild's processes, once"
+            f" settled, on the system clock), at half the end-to-end rate ({len(d.published_ms)}"
+            f" of {d.sent} events at {d.rate:.1f}/s{_runs(d)}): p50 / p99 | {d50:.0f} /"
+            f" {d99:.0f} ms | ≤ 100 / 500 ms | {verdict(d50 <= 100 and d99 <= 500)} |",
+            f"| 3 | where it goes there, p50 / p99: personnel; indicators ({len(d.personnel_ms)}"
+            f" events) | {_stages(d)} | | |",
+        ]
     for name, mb in rb.peak_resident_mb.items():
         out.append(
             f"| 6 | peak resident memory (VmHWM) of {name}, during the rebuild | {mb:.0f} MB"

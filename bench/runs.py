@@ -1,5 +1,6 @@
 """The measured runs: a province end to end in this process (optionally followed by the
-freshness run), and a full rebuild by three service processes."""
+freshness runs), and a full rebuild by three service processes (optionally followed by
+freshness runs on them: the services as deployed)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import itertools
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -33,7 +35,7 @@ from bench.probe import (
     person_change_record,
 )
 from bench.profile import Sampler, StoreBusy, where_time_goes
-from shared.clock import ManualClock
+from shared.clock import VIETNAM, ManualClock
 from shared.contract import INDICATORS_TOPIC, INSPECTIONS_TOPIC, PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.internal import PEOPLE_CHANGES_TOPIC
 from shared.settings import KafkaSettings
@@ -184,6 +186,7 @@ async def _freshness(
     *,
     rate: float,
     first: int = 0,
+    now: datetime | None = None,
 ) -> Freshness:
     # The feed holds a record for every unit status published (hundreds of thousands for the
     # 290,000-record province). Parsing them all on the event loop the services share took
@@ -197,7 +200,7 @@ async def _freshness(
     await watcher.start(await infra.probe.partitions(INDICATORS_TOPIC))
     try:
         await changes.start(await infra.probe.partitions(PEOPLE_CHANGES_TOPIC))
-        chosen = appointments(snapshot, count, province.now, first=first)
+        chosen = appointments(snapshot, count, now or province.now, first=first)
         return await measure(infra.producer, watcher, changes, chosen, base=base, rate=rate)
     finally:
         await changes.stop()
@@ -210,11 +213,33 @@ class Rebuild:
     peak_resident_mb: dict[str, float]
     cpu_seconds: dict[str, float]
     profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+    freshness: Freshness | None = None  # on the rebuilt processes (:class:`DeployedFreshness`)
 
 
-async def rebuild(infra: Infra, log_dir: Path, *, profile: bool) -> Rebuild:
+@dataclass(frozen=True)
+class DeployedFreshness:
+    """Freshness runs offered to the rebuild's service processes once they settled: the
+    services as deployed, a process each, where the end-to-end run hosts all three on one
+    event loop with the bench's producer and watchers."""
+
+    province: Province
+    snapshot: Snapshot
+    events: int  # per run
+    runs: int  # pooled
+    rate: float  # events/s offered
+
+
+# The rebuild re-reads the inbound topics, the end-to-end run's freshness events with them:
+# the deployed runs number theirs beyond, new events (an id seen before is a redelivery).
+DEPLOYED_FIRST = 100_000
+
+
+async def rebuild(
+    infra: Infra, log_dir: Path, *, profile: bool, freshness: DeployedFreshness | None = None
+) -> Rebuild:
     """Fresh service processes (new groups, empty databases) on the loaded topics (the
-    caller recreates the topics between the services)."""
+    caller recreates the topics between the services); with ``freshness``, its runs once
+    they settled (memory, CPU and profiles are taken before)."""
     names = Names.fresh("rebuild")
     meter = CpuMeter(infra.infra_pids)
     meter.start()
@@ -223,6 +248,7 @@ async def rebuild(infra: Infra, log_dir: Path, *, profile: bool) -> Rebuild:
         names, kafka=infra.kafka, mongodb_url=infra.mongodb_url, log_dir=log_dir
     )
     samplers: list[tuple[str, Sampler]] = []
+    fresh = None
     try:
         if profile:
             await asyncio.sleep(1.0)  # let the interpreters start before py-spy attaches
@@ -240,14 +266,47 @@ async def rebuild(infra: Infra, log_dir: Path, *, profile: bool) -> Rebuild:
         )
         used = meter.stop({s.name: cpu_seconds(s.pid) for s in processes})
         memory = {s.name: peak_resident_mb(s.pid) for s in processes}
+        _stop_samplers(samplers, now=True)  # py-spy would sample the freshness runs too
+        if freshness is not None:
+            fresh = await _deployed_freshness(infra, freshness)
+            alive()
     finally:
         await stop_processes(processes)
-        for _, sampler in samplers:
-            with contextlib.suppress(Exception):
-                sampler.stop()
+        _stop_samplers(samplers)
         await drop_databases(infra.mongo, names)
-    result = Rebuild(seconds, memory, used)
+    result = Rebuild(seconds, memory, used, freshness=fresh)
     for name, sampler in samplers:
         if sampler.output.is_file():
             result.profiles[name] = where_time_goes(sampler.output)
     return result
+
+
+def _stop_samplers(samplers: list[tuple[str, Sampler]], *, now: bool = False) -> None:
+    for _, sampler in samplers:
+        with contextlib.suppress(Exception):
+            sampler.stop(now=now)
+
+
+async def _deployed_freshness(infra: Infra, plan: DeployedFreshness) -> Freshness:
+    """The processes run on the system clock, not the province's: the appointments take
+    effect just before now. (A person or unit that an event dated between the province's
+    ``now`` and today changed may then not count: such an event is reported missing.)"""
+    # appointment k takes effect k ms after ten minutes before ``now`` (bench/freshness.py):
+    # ``now`` is moved back by the last k, so that none is future-dated (it would wait)
+    last = DEPLOYED_FIRST + plan.runs * plan.events
+    now = datetime.now(VIETNAM) - timedelta(milliseconds=last)
+    runs = []
+    for run in range(plan.runs):
+        first = DEPLOYED_FIRST + run * plan.events
+        runs.append(
+            await _freshness(
+                infra,
+                plan.province,
+                plan.snapshot,
+                plan.events,
+                rate=plan.rate,
+                first=first,
+                now=now,
+            )
+        )
+    return pooled(runs)

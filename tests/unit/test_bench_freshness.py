@@ -1,8 +1,13 @@
-"""bench.freshness.pooled: several freshness runs read as one, each run's p50 kept."""
+"""bench.freshness.pooled: several freshness runs read as one, each run's p50 kept; and
+bench.probe.latest_appointments: each unit's count from its record at the highest offset."""
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 from bench.freshness import Freshness, pooled
+from bench.probe import APPOINTMENTS, latest_appointments
 
 
 def run(latencies: list[float], rate: float, missing: int = 0) -> Freshness:
@@ -26,3 +31,19 @@ def test_runs_are_pooled_and_each_p50_is_kept() -> None:
     assert len(both.seen_ms) == len(both.personnel_ms) == len(both.indicators_ms) == 6
     assert both.run_p50s == [20, 200]
     assert both.percentile(both.published_ms, 0.5) == 30
+
+
+def feed(offset: int, unit_id: str, version: int, appointments: int) -> SimpleNamespace:
+    """A feed record as read from Kafka, with what latest_appointments reads of it."""
+    indicators = {APPOINTMENTS: {"denominator": appointments}}
+    data = {"unit_id": unit_id, "version": version, "indicators": indicators}
+    return SimpleNamespace(offset=offset, timestamp=0, value=json.dumps({"data": data}))
+
+
+def test_the_latest_record_of_a_unit_is_the_one_at_the_highest_offset() -> None:
+    # an end-to-end run reached version 9 with 5 appointments; the rebuild after it
+    # published the unit again from version 1, and a freshness event since made it 6
+    records = [feed(0, "D1", 8, 4), feed(1, "D1", 9, 5), feed(2, "D2", 3, 1)]
+    records += [feed(3, "D1", 1, 5), feed(4, "D1", 2, 6)]
+    assert latest_appointments(records) == {"D1": 6, "D2": 1}
+    assert latest_appointments(list(reversed(records))) == {"D1": 6, "D2": 1}
