@@ -114,7 +114,6 @@ async def run(settings: BenchSettings) -> report.Results:
             # service rebuilds its people from the people topic
             await recreate_topics(kafka, internal_topics())
             deployed = DeployedFreshness(
-                province,
                 snapshot,
                 events=settings.freshness_events,
                 runs=settings.freshness_runs,

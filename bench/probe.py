@@ -103,7 +103,6 @@ class LagProbe:
 @dataclass(frozen=True)
 class FeedRecord:
     unit_id: str
-    version: int
     appointments: int  # the denominator of female_share_of_appointments_ytd
     published_ms: int  # the record's CreateTime (set by the indicator service's producer)
     seen_ms: int  # when this watcher received it
@@ -169,7 +168,6 @@ def feed_record(record: Any, seen_ms: int) -> FeedRecord:
     data = json.loads(record.value)["data"]
     return FeedRecord(
         unit_id=data["unit_id"],
-        version=data["version"],
         appointments=data["indicators"][APPOINTMENTS]["denominator"] or 0,
         published_ms=record.timestamp,
         seen_ms=seen_ms,

@@ -120,7 +120,9 @@ async def end_to_end(
 
             async def offered(count: int, rate: float) -> Freshness:
                 first = next(firsts)
-                return await _freshness(infra, province, snapshot, count, rate=rate, first=first)
+                return await _freshness(
+                    infra, snapshot, count, rate=rate, first=first, now=province.now
+                )
 
             if freshness_events:
                 half = result.per_second / 2
@@ -179,15 +181,10 @@ async def _measured(
 
 
 async def _freshness(
-    infra: Infra,
-    province: Province,
-    snapshot: Snapshot,
-    count: int,
-    *,
-    rate: float,
-    first: int = 0,
-    now: datetime | None = None,
+    infra: Infra, snapshot: Snapshot, count: int, *, rate: float, first: int, now: datetime
 ) -> Freshness:
+    """``count`` appointments (numbered from ``first``, taking effect just before ``now``:
+    the services' clock) at ``rate``, each timed to the feed record that reflects it."""
     # The feed holds a record for every unit status published (hundreds of thousands for the
     # 290,000-record province). Parsing them all on the event loop the services share took
     # longer than their consumers' session timeout on a slow machine: every group lost its
@@ -200,7 +197,7 @@ async def _freshness(
     await watcher.start(await infra.probe.partitions(INDICATORS_TOPIC))
     try:
         await changes.start(await infra.probe.partitions(PEOPLE_CHANGES_TOPIC))
-        chosen = appointments(snapshot, count, now or province.now, first=first)
+        chosen = appointments(snapshot, count, now, first=first)
         return await measure(infra.producer, watcher, changes, chosen, base=base, rate=rate)
     finally:
         await changes.stop()
@@ -222,7 +219,6 @@ class DeployedFreshness:
     services as deployed, a process each, where the end-to-end run hosts all three on one
     event loop with the bench's producer and watchers."""
 
-    province: Province
     snapshot: Snapshot
     events: int  # per run
     runs: int  # pooled
@@ -295,18 +291,10 @@ async def _deployed_freshness(infra: Infra, plan: DeployedFreshness) -> Freshnes
     # ``now`` is moved back by the last k, so that none is future-dated (it would wait)
     last = DEPLOYED_FIRST + plan.runs * plan.events
     now = datetime.now(VIETNAM) - timedelta(milliseconds=last)
-    runs = []
-    for run in range(plan.runs):
-        first = DEPLOYED_FIRST + run * plan.events
-        runs.append(
-            await _freshness(
-                infra,
-                plan.province,
-                plan.snapshot,
-                plan.events,
-                rate=plan.rate,
-                first=first,
-                now=now,
-            )
-        )
-    return pooled(runs)
+    firsts = range(DEPLOYED_FIRST, last, plan.events)  # each run's events are new ones
+    return pooled(
+        [
+            await _freshness(infra, plan.snapshot, plan.events, rate=plan.rate, first=f, now=now)
+            for f in firsts
+        ]
+    )
