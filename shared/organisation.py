@@ -23,6 +23,7 @@ from shared.kafka import client_options, records_to_end
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+UNITS_PARTITION = TopicPartition(UNIT_CHANGES_TOPIC, 0)  # the topic's only partition
 
 
 @dataclass
@@ -116,15 +117,14 @@ class UnitsFeed:
             group_id=None, enable_auto_commit=False, **client_options(self._settings)
         )
         await consumer.start()
-        partition = TopicPartition(UNIT_CHANGES_TOPIC, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        async for records in records_to_end(consumer, partition):
+        consumer.assign([UNITS_PARTITION])
+        await consumer.seek_to_beginning(UNITS_PARTITION)
+        async for records in records_to_end(consumer, UNITS_PARTITION):
             try:
                 await self._apply(records)
             except _Unapplied as failed:  # the service cannot start without its tree
                 raise failed.error from None
-        self._read_to = await consumer.position(partition)
+        self._read_to = await consumer.position(UNITS_PARTITION)
         self._task = asyncio.create_task(self._follow(consumer), name="units-feed")
 
     async def caught_up(self) -> None:
@@ -132,9 +132,8 @@ class UnitsFeed:
         (TimeoutError after ``catch_up_timeout_seconds``: Kafka cannot be reached, say)."""
         if self._consumer is None:
             raise RuntimeError("the units feed is not started")
-        partition = TopicPartition(UNIT_CHANGES_TOPIC, 0)
         async with asyncio.timeout(self.catch_up_timeout_seconds):
-            end = (await self._consumer.end_offsets([partition]))[partition]
+            end = (await self._consumer.end_offsets([UNITS_PARTITION]))[UNITS_PARTITION]
             async with self._moved:
                 await self._moved.wait_for(lambda: self._read_to >= end)
 
@@ -160,15 +159,14 @@ class UnitsFeed:
                 await asyncio.sleep(self.retry_seconds)
 
     async def _take(self, consumer: AIOKafkaConsumer, *, timeout_ms: int) -> None:
-        partition = TopicPartition(UNIT_CHANGES_TOPIC, 0)  # the topic's only partition
-        batches = await consumer.getmany(partition, timeout_ms=timeout_ms, max_records=1000)
-        records = batches.get(partition, [])
+        batches = await consumer.getmany(UNITS_PARTITION, timeout_ms=timeout_ms, max_records=1000)
+        records = batches.get(UNITS_PARTITION, [])
         try:
             await self._apply(records)
         except _Unapplied as failed:
             # The consumer's position is past the chunk already: read again from the record
             # that failed, so that neither it nor the ones after it are skipped.
-            consumer.seek(partition, failed.offset)
+            consumer.seek(UNITS_PARTITION, failed.offset)
             await self._advance(failed.offset)
             raise failed.error from None
         if records:
