@@ -29,6 +29,7 @@ from bench.config import (
     mongodb_url,
     refuse_shared_infrastructure,
 )
+from bench.freshness import as_of_today
 from bench.machine import describe, infra_pids
 from bench.probe import LagProbe
 from bench.profile import StoreBusy
@@ -114,7 +115,7 @@ async def run(settings: BenchSettings) -> report.Results:
             # service rebuilds its people from the people topic
             await recreate_topics(kafka, internal_topics())
             deployed = DeployedFreshness(
-                snapshot,
+                as_of_today(snapshot, province),
                 events=settings.freshness_events,
                 runs=settings.freshness_runs,
                 rate=province_run.per_second / 2,

@@ -285,8 +285,8 @@ def _stop_samplers(samplers: list[tuple[str, Sampler]], *, now: bool = False) ->
 
 async def _deployed_freshness(infra: Infra, plan: DeployedFreshness) -> Freshness:
     """The processes run on the system clock, not the province's: the appointments take
-    effect just before now. (A person or unit that an event dated between the province's
-    ``now`` and today changed may then not count: such an event is reported missing.)"""
+    effect just before now, of people no event since the province's ``now`` changed (the
+    caller's snapshot is :func:`bench.freshness.as_of_today`'s)."""
     # appointment k takes effect k ms after ten minutes before ``now`` (bench/freshness.py):
     # ``now`` is moved back by the last k, so that none is future-dated (it would wait)
     last = DEPLOYED_FIRST + plan.runs * plan.events

@@ -1,13 +1,18 @@
 """bench.freshness.pooled: several freshness runs read as one, each run's p50 kept; and
-bench.probe.latest_appointments: each unit's count from its record at the highest offset."""
+bench.probe.latest_appointments: each unit's count from its record at the highest offset;
+bench.freshness.as_of_today: the people the deployed runs may appoint."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from bench.freshness import Freshness, pooled
+from bench.freshness import Freshness, appointments, as_of_today, pooled
 from bench.probe import APPOINTMENTS, latest_appointments
+from shared.envelope import new_event
+from tests.generator.model import Province, Record
+from tests.generator.state import Snapshot
 
 
 def run(latencies: list[float], rate: float, missing: int = 0) -> Freshness:
@@ -47,3 +52,28 @@ def test_the_latest_record_of_a_unit_is_the_one_at_the_highest_offset() -> None:
     records += [feed(3, "D1", 1, 5), feed(4, "D1", 2, 6)]
     assert latest_appointments(records) == {"D1": 6, "D2": 1}
     assert latest_appointments(list(reversed(records))) == {"D1": 6, "D2": 1}
+
+
+def test_people_changed_after_the_provinces_now_are_not_appointed_as_of_today() -> None:
+    now = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+
+    def record(subject: str, type_: str, at: datetime) -> Record:
+        event = new_event(source="hrms/test", type_=type_, subject=subject, time=at, data={})
+        return Record("hr.personnel.v1", subject.encode(), b"", [], None, event)
+
+    snapshot = Snapshot(
+        units={"U1": (None, "agency"), "U2": ("U1", "division"), "U3": ("U1", "division")},
+        people={"P1": "U2", "P2": "U2", "P3": "U3", "P4": "U2"},
+        positions=frozenset(),
+        planning=frozenset(),
+    )
+    records = [
+        record("P1", "hr.person.updated", now - timedelta(days=3)),  # before: kept
+        record("P2", "hr.person.left", now + timedelta(days=2)),  # left since
+        record("U3", "hr.unit.dissolved", now + timedelta(days=1)),  # P3's home, since
+        record("P4", "hr.person.updated", now),  # at now: in the snapshot already
+    ]
+    today = as_of_today(snapshot, Province(records, now, "U1"))
+    assert today.people == {"P1": "U2", "P4": "U2"}
+    assert today.units == snapshot.units
+    assert {a.event.subject for a in appointments(today, 4, now)} == {"P1", "P4"}
