@@ -168,15 +168,31 @@ format_storage() {
     local cluster_id
     cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid | tail -n 1)"
     [[ $cluster_id =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid returned '$cluster_id'"
-    local -a scram=()
+    local -a format=(kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS")
     if sasl_ssl_enabled; then
         local user="name=$KAFKA_SCRAM_USERNAME,password=$KAFKA_SCRAM_PASSWORD"
-        scram=(--add-scram "SCRAM-SHA-512=[$user]" --add-scram "SCRAM-SHA-256=[$user]")
+        format+=(--add-scram "SCRAM-SHA-512=[$user]" --add-scram "SCRAM-SHA-256=[$user]")
     fi
     info "formatting $LOG_DIRS (cluster id $cluster_id)"
-    kafka_tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" "${scram[@]}" |
-        sed "s/^/$COMPONENT: /"
+    # The tool and its arguments go through a java argument file, readable by this user
+    # only and removed after: on the command line the password would show in `ps`.
+    local argfile="$KAFKA_DATA/format.args"
+    (umask 077 && java_argfile "${format[@]}" >"$argfile")
+    local status=0
+    kafka_tool "@$argfile" | sed "s/^/$COMPONENT: /" || status=$?
+    rm -f "$argfile"
+    ((status == 0)) || die "StorageTool format failed"
     format_key >"$FORMAT_STAMP"
+}
+
+# java_argfile ARG...: the arguments as a java launcher @-file, one quoted per line
+# (inside quotes a backslash escapes the next character; '#' starts no comment there).
+java_argfile() {
+    local arg
+    for arg in "$@"; do
+        arg=${arg//\\/\\\\}
+        printf '"%s"\n' "${arg//\"/\\\"}"
+    done
 }
 
 # wait_ready PID START_MS: port open and READY_LINE logged, process still alive.

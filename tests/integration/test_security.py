@@ -32,6 +32,7 @@ SCRAM_USER = "parity-test"
 class SecureKafka:
     settings: KafkaSettings  # SASL_SSL, SCRAM-SHA-512, trusting the broker's CA
     ca_file: Path
+    data: Path  # the broker's DATA
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,9 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
     after the session (the shared broker on 9092 is not touched)."""
     data = tmp_path_factory.mktemp("secure-kafka")
     plaintext, controller, sasl_ssl = free_ports(3)
-    password = secrets.token_urlsafe(18)
+    # with what a java @-file must quote (the deploy script passes it to the format tool
+    # in one, not on a command line)
+    password = secrets.token_urlsafe(18) + ' #"\\$x'
     env = {
         **os.environ,
         "DATA": str(data),
@@ -63,7 +66,7 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
             ssl_cafile=str(ca_file),
             partitions=1,
         )
-        yield SecureKafka(settings=settings, ca_file=ca_file)
+        yield SecureKafka(settings=settings, ca_file=ca_file, data=data)
     finally:
         deploy_script("kafka.sh", "down", env, timeout=60)
 
@@ -144,6 +147,17 @@ async def refused(settings: KafkaSettings, caplog: pytest.LogCaptureFixture) -> 
         finally:
             await producer.stop()
     return "\n".join(record.getMessage() for record in caplog.records)
+
+
+def test_the_password_is_left_in_no_file_of_the_broker(secure_kafka: SecureKafka) -> None:
+    password = secure_kafka.settings.sasl_password
+    assert password is not None
+    # its random part: a file may hold the rest escaped
+    secret = password.get_secret_value().split(" ")[0].encode()
+    assert len(secret) == 24
+    files = [f for f in (secure_kafka.data / "kafka").rglob("*") if f.is_file()]
+    assert any(f.name == "server.properties" for f in files)
+    assert [f for f in files if secret in f.read_bytes()] == []
 
 
 async def test_a_wrong_password_is_refused_and_not_logged(
