@@ -119,6 +119,7 @@ async def run(settings: BenchSettings) -> report.Results:
                 events=settings.freshness_events,
                 runs=settings.freshness_runs,
                 rate=province_run.per_second / 2,
+                ceiling_rate=upsert.per_second,
             )
             rebuilt = await rebuild(infra, log_dir, profile=settings.profile, freshness=deployed)
             say(f"   {rebuilt.seconds:.1f} s, peak memory {rebuilt.peak_resident_mb}")

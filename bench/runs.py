@@ -211,6 +211,7 @@ class Rebuild:
     cpu_seconds: dict[str, float]
     profiles: dict[str, dict[str, float]] = field(default_factory=dict)
     freshness: Freshness | None = None  # on the rebuilt processes (:class:`DeployedFreshness`)
+    ceiling_freshness: Freshness | None = None  # the same at half the upsert ceiling
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ class DeployedFreshness:
     events: int  # per run
     runs: int  # pooled
     rate: float  # events/s offered
+    ceiling_rate: float | None = None  # if given, one run more at half of it
 
 
 # The rebuild re-reads the inbound topics, the end-to-end run's freshness events with them:
@@ -244,7 +246,7 @@ async def rebuild(
         names, kafka=infra.kafka, mongodb_url=infra.mongodb_url, log_dir=log_dir
     )
     samplers: list[tuple[str, Sampler]] = []
-    fresh = None
+    fresh: tuple[Freshness | None, Freshness | None] = (None, None)
     try:
         if profile:
             await asyncio.sleep(1.0)  # let the interpreters start before py-spy attaches
@@ -270,7 +272,7 @@ async def rebuild(
         await stop_processes(processes)
         _stop_samplers(samplers)
         await drop_databases(infra.mongo, names)
-    result = Rebuild(seconds, memory, used, freshness=fresh)
+    result = Rebuild(seconds, memory, used, freshness=fresh[0], ceiling_freshness=fresh[1])
     for name, sampler in samplers:
         if sampler.output.is_file():
             result.profiles[name] = where_time_goes(sampler.output)
@@ -283,18 +285,22 @@ def _stop_samplers(samplers: list[tuple[str, Sampler]], *, now: bool = False) ->
             sampler.stop(now=now)
 
 
-async def _deployed_freshness(infra: Infra, plan: DeployedFreshness) -> Freshness:
+async def _deployed_freshness(
+    infra: Infra, plan: DeployedFreshness
+) -> tuple[Freshness, Freshness | None]:
     """The processes run on the system clock, not the province's: the appointments take
     effect just before now, of people no event since the province's ``now`` changed (the
-    caller's snapshot is :func:`bench.freshness.as_of_today`'s)."""
+    caller's snapshot is :func:`bench.freshness.as_of_today`'s). The runs at ``rate``
+    pooled, then the one at half ``ceiling_rate`` if given."""
+    rates = [plan.rate] * plan.runs
+    if plan.ceiling_rate is not None:
+        rates.append(plan.ceiling_rate / 2)
     # appointment k takes effect k ms after ten minutes before ``now`` (bench/freshness.py):
     # ``now`` is moved back by the last k, so that none is future-dated (it would wait)
-    last = DEPLOYED_FIRST + plan.runs * plan.events
+    last = DEPLOYED_FIRST + len(rates) * plan.events
     now = datetime.now(VIETNAM) - timedelta(milliseconds=last)
-    firsts = range(DEPLOYED_FIRST, last, plan.events)  # each run's events are new ones
-    return pooled(
-        [
-            await _freshness(infra, plan.snapshot, plan.events, rate=plan.rate, first=f, now=now)
-            for f in firsts
-        ]
-    )
+    runs = [  # each run's events are new ones
+        await _freshness(infra, plan.snapshot, plan.events, rate=rate, first=first, now=now)
+        for first, rate in zip(range(DEPLOYED_FIRST, last, plan.events), rates, strict=True)
+    ]
+    return pooled(runs[: plan.runs]), runs[plan.runs] if plan.ceiling_rate is not None else None
