@@ -41,8 +41,9 @@ from bench.runs import (
     personnel_alone,
     rebuild,
 )
-from shared.kafka import all_topics, client_options, internal_topics
+from shared.kafka import client_options
 from shared.store import make_mongo_client
+from shared.topics import all_topics, internal_topics
 from tests.generator import generate_province, generate_with_snapshot
 from tests.integration.kafka_tools import recreate_topics
 

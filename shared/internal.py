@@ -10,7 +10,7 @@ consumer needs no other read, and a redelivery or a re-publication is recognised
   kept forever: a consumer reads it from the beginning when it starts and keeps the highest
   revision of each unit, which is the whole organisation (unit changes are few: hundreds
   to thousands of records a year). Not compacted: compaction keeps a key's last record,
-  which need not be its newest revision (shared/kafka.py internal_topics).
+  which need not be its newest revision (shared/topics.py internal_topics).
 - ``parity.inspections.status.v1``: ``parity.unit.inspection_status``, keyed by unit id:
   the inspection facts of one unit (its own, not its subtree's).
 """

@@ -41,7 +41,7 @@ from shared.internal import (
     UNIT_CHANGES_TOPIC,
     decode_change,
 )
-from shared.kafka import all_topics, ensure_topics, make_broker
+from shared.kafka import make_broker
 from shared.lag import track_consumer_lag
 from shared.plans import Plan, load_plans
 from shared.service import (
@@ -56,6 +56,7 @@ from shared.service import (
     value_decoder,
 )
 from shared.settings import ServiceSettings
+from shared.topics import all_topics, ensure_topics
 
 INPUT_TOPICS = (UNIT_CHANGES_TOPIC, PEOPLE_CHANGES_TOPIC, INSPECTION_STATUS_TOPIC)
 

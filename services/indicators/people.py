@@ -1,7 +1,7 @@
 """Where the indicator service's people come from when it reloads: the people topic.
 
 The personnel service publishes a person's whole state at every revision on
-``parity.personnel.people.v1``, a topic kept forever (shared/kafka.py). A reload reads it
+``parity.personnel.people.v1``, a topic kept forever (shared/topics.py). A reload reads it
 from the beginning instead of a copy of every person in the store, which spared a store
 write for nearly every event: 0.67 of the 2.23 write statements per event of the
 province in ``make bench``. The topic is never behind what the service consumed, and the

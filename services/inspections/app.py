@@ -28,7 +28,7 @@ from shared.clock import VIETNAM, Clock, SystemClock
 from shared.contract import INSPECTIONS_TOPIC
 from shared.dead_letters import DeadLetters
 from shared.internal import UnitChanged
-from shared.kafka import all_topics, ensure_topics, groups_per_topic, make_broker, topic_group
+from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
 from shared.organisation import Organisation, UnitsFeed
 from shared.service import (
@@ -42,6 +42,7 @@ from shared.service import (
     run,
 )
 from shared.settings import ServiceSettings
+from shared.topics import all_topics, ensure_topics
 
 
 class InspectionsSettings(ServiceSettings):

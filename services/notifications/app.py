@@ -39,16 +39,7 @@ from shared.clock import Clock, SystemClock
 from shared.contract import dead_letter_topic
 from shared.dead_letters import DeadLetters
 from shared.internal import UNIT_CHANGES_TOPIC, PersonChanged, UnitChanged, UnitInspectionStatus
-from shared.kafka import (
-    TopicSpec,
-    all_topics,
-    ensure_topics,
-    feed_topic,
-    groups_per_topic,
-    make_broker,
-    state_topic,
-    topic_group,
-)
+from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.organisation import Organisation, UnitsFeed
@@ -64,6 +55,7 @@ from shared.service import (
     run,
     value_decoder,
 )
+from shared.topics import TopicSpec, all_topics, ensure_topics, feed_topic, state_topic
 
 
 @dataclass

@@ -27,7 +27,7 @@ from services.personnel.store import PersonnelStore
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
-from shared.kafka import all_topics, ensure_topics, groups_per_topic, make_broker, topic_group
+from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
 from shared.service import (
@@ -41,6 +41,7 @@ from shared.service import (
     run,
 )
 from shared.settings import ServiceSettings
+from shared.topics import all_topics, ensure_topics
 
 
 class PersonnelSettings(ServiceSettings):

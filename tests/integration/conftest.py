@@ -18,9 +18,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.personnel.app import PersonnelSettings, build
 from services.personnel.changes import ChangeSink
 from shared.clock import ManualClock
-from shared.kafka import all_topics, client_options
+from shared.kafka import client_options
 from shared.settings import KafkaSettings
 from shared.store import Document, make_mongo_client
+from shared.topics import all_topics
 from tests.integration.kafka_tools import recreate_topics
 
 PARTITIONS = 3

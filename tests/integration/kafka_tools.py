@@ -12,9 +12,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.envelope import CloudEvent, encode_binary, encode_structured
-from shared.kafka import TopicSpec, client_options, ensure_topics, records_to_end
+from shared.kafka import client_options, records_to_end
 from shared.lag import LagProbe, wait_caught_up
 from shared.settings import KafkaSettings
+from shared.topics import TopicSpec, ensure_topics
 
 T = TypeVar("T")
 

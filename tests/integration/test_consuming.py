@@ -14,8 +14,9 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry
 
 from shared.consuming import TopUpConsumer
-from shared.kafka import TopicSpec, client_options, ensure_topics, make_broker
+from shared.kafka import client_options, make_broker
 from shared.settings import KafkaSettings
+from shared.topics import TopicSpec, ensure_topics
 from tests.integration.kafka_tools import eventually
 
 

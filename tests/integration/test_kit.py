@@ -21,9 +21,10 @@ from services.kit.roster import template
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
 from shared.documents import history_documents
 from shared.envelope import encode_structured
-from shared.kafka import client_options, ensure_topics
+from shared.kafka import client_options
 from shared.settings import KafkaSettings
 from shared.store import Document
+from shared.topics import ensure_topics
 from tests import events as ev
 from tests.integration.conftest import ALL_TOPICS, Personnel
 from tests.integration.kafka_tools import eventually, produce

@@ -28,9 +28,10 @@ from prometheus_client import CollectorRegistry
 from services.personnel.app import PersonnelSettings, build
 from shared.clock import ManualClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
-from shared.kafka import TopicSpec, client_options, ensure_topics
+from shared.kafka import client_options
 from shared.lag import LAG_METRIC, track_consumer_lag
 from shared.settings import KafkaSettings
+from shared.topics import TopicSpec, ensure_topics
 from tests.integration.conftest import personnel_settings
 from tests.integration.kafka_tools import eventually
 

@@ -21,8 +21,9 @@ from faststream import AckPolicy
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from shared.kafka import TopicSpec, client_options, ensure_topics, make_broker, make_producer
+from shared.kafka import client_options, make_broker, make_producer
 from shared.settings import KafkaSettings
+from shared.topics import TopicSpec, ensure_topics
 from tests.local_servers import deploy_script, free_ports
 
 SCRAM_USER = "parity-test"

@@ -1,4 +1,4 @@
-"""Topic configuration on the real broker (shared/kafka.py): the internal topics are kept
+"""Topic configuration on the real broker (shared/topics.py): the internal topics are kept
 forever and not compacted, also when they already existed with the broker's default
 retention or compacted."""
 
@@ -16,8 +16,9 @@ from aiokafka.errors import InvalidReplicationFactorError
 from services.notifications.app import topic_specs
 from services.notifications.settings import NotificationsSettings
 from shared.internal import INSPECTION_STATUS_TOPIC, PEOPLE_CHANGES_TOPIC, UNIT_CHANGES_TOPIC
-from shared.kafka import TopicSpec, client_options, ensure_topics, internal_topics, topic_configs
+from shared.kafka import client_options
 from shared.settings import KafkaSettings
+from shared.topics import TopicSpec, ensure_topics, internal_topics, topic_configs
 
 
 @pytest.fixture

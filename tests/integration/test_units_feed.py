@@ -9,9 +9,10 @@ import uuid
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from shared.internal import UNIT_CHANGES_TOPIC
-from shared.kafka import client_options, ensure_topics, internal_topics
+from shared.kafka import client_options
 from shared.organisation import Organisation, UnitsFeed
 from shared.settings import KafkaSettings
+from shared.topics import ensure_topics, internal_topics
 from tests.facts import record_value, unit_at
 
 

@@ -20,8 +20,8 @@ from typing import Literal
 
 from aiokafka.errors import KafkaError
 
-from shared.kafka import all_topics
 from shared.store import make_mongo_client
+from shared.topics import all_topics
 from tests.integration.kafka_tools import lag, recreate_topics
 from tests.reliability.infra import PARTITIONS, Infrastructure
 from tests.reliability.services import SERVICES, Fleet, Names

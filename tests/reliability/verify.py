@@ -42,10 +42,10 @@ from shared.internal import (
     UnitInspectionStatus,
     decode_change,
 )
-from shared.kafka import internal_topics
 from shared.outbound import INDICATOR_IDS
 from shared.settings import KafkaSettings
 from shared.store import Document
+from shared.topics import internal_topics
 from tests import reference
 from tests.generator import Province, Record
 from tests.integration.kafka_tools import read_to_end

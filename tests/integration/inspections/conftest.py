@@ -21,9 +21,10 @@ from shared.contract import INSPECTIONS_TOPIC
 from shared.internal import (
     UNIT_CHANGES_TOPIC,
 )
-from shared.kafka import ensure_topics, topic_group
+from shared.kafka import topic_group
 from shared.settings import KafkaSettings
 from shared.store import Document
+from shared.topics import ensure_topics
 from tests.integration.conftest import ALL_TOPICS
 from tests.integration.inspections.wiring import (
     NOW,

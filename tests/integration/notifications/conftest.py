@@ -16,9 +16,10 @@ from pymongo import AsyncMongoClient
 
 from services.notifications.app import topic_specs
 from services.notifications.settings import NotificationsSettings
-from shared.kafka import client_options, ensure_topics
+from shared.kafka import client_options
 from shared.settings import KafkaSettings
 from shared.store import Document
+from shared.topics import ensure_topics
 from tests.integration.notifications.wiring import (
     ROOT,
     Mailbox,
