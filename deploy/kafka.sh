@@ -186,12 +186,16 @@ format_storage() {
 }
 
 # java_argfile ARG...: the arguments as a java launcher @-file, one quoted per line
-# (inside quotes a backslash escapes the next character; '#' starts no comment there).
+# (inside quotes a backslash escapes the next character, \n \r \t stand for those
+# characters, and '#' starts no comment; a line break would end the argument).
 java_argfile() {
     local arg
     for arg in "$@"; do
         arg=${arg//\\/\\\\}
-        printf '"%s"\n' "${arg//\"/\\\"}"
+        arg=${arg//\"/\\\"}
+        arg=${arg//$'\n'/\\n}
+        arg=${arg//$'\r'/\\r}
+        printf '"%s"\n' "${arg//$'\t'/\\t}"
     done
 }
 

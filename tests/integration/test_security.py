@@ -42,9 +42,9 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
     after the session (the shared broker on 9092 is not touched)."""
     data = tmp_path_factory.mktemp("secure-kafka")
     plaintext, controller, sasl_ssl = free_ports(3)
-    # with what a java @-file must quote (the deploy script passes it to the format tool
-    # in one, not on a command line)
-    password = secrets.token_urlsafe(18) + ' #"\\$x'
+    # with what a java @-file must quote or escape, a tab and a line break too (the deploy
+    # script passes it to the format tool in one, not on a command line)
+    password = secrets.token_urlsafe(18) + ' #"\\$x\t\n'
     env = {
         **os.environ,
         "DATA": str(data),
