@@ -70,4 +70,9 @@ class ServiceSettings(BaseSettings):
     consumer_lag_interval_seconds: float = Field(
         default=15.0, gt=0, description="how often shared.lag reads the consumer groups' lag"
     )
+    unhealthy_after_failing_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="/health turns false when a subscriber has failed every batch this long",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

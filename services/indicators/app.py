@@ -35,6 +35,7 @@ from services.indicators.people import PeopleLog, PeopleTopic
 from services.indicators.store import IndicatorsStore
 from shared.clock import Clock, SystemClock
 from shared.dead_letters import DeadLetters
+from shared.failing import Failures
 from shared.internal import (
     INSPECTION_STATUS_TOPIC,
     PEOPLE_CHANGES_TOPIC,
@@ -140,6 +141,10 @@ def build(
     plans = plans if plans is not None else load_plans(settings.plans_dir)
     broker = make_broker(settings.kafka, service="indicators", registry=metrics.service.registry)
     runtime = Runtime(clients=Clients(settings, service="indicators"))
+    failures = Failures(
+        registry=metrics.service.registry,
+        unhealthy_after=settings.unhealthy_after_failing_seconds,
+    )
 
     @broker.subscriber(
         *INPUT_TOPICS,
@@ -153,17 +158,19 @@ def build(
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure rewinds: the batch comes again
     )
     async def on_changes(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        records = records_of(msg.raw_message)
-        valid = await decode_batch(
-            records, dead_letters=dead_letters, decode=value_decoder(decode_change)
-        )
-        people_end = max(
-            (r.offset + 1 for r in records if r.topic == PEOPLE_CHANGES_TOPIC), default=0
-        )
-        async with runtime.lock:
-            await apply_changes([change for change, _ in valid], deps=deps, people_end=people_end)
-        observe_latency(deps.metrics.service, records)
+        async with failures.watch("changes"):
+            deps, dead_letters = runtime.ready()
+            records = records_of(msg.raw_message)
+            valid = await decode_batch(
+                records, dead_letters=dead_letters, decode=value_decoder(decode_change)
+            )
+            people_end = max(
+                (r.offset + 1 for r in records if r.topic == PEOPLE_CHANGES_TOPIC), default=0
+            )
+            async with runtime.lock:
+                changes = [change for change, _ in valid]
+                await apply_changes(changes, deps=deps, people_end=people_end)
+            observe_latency(deps.metrics.service, records)
 
     async def sweep_if_owner() -> None:
         if runtime.owner and runtime.deps is not None:
@@ -209,7 +216,7 @@ def build(
     return asgi_app(
         broker,
         metrics=metrics.service,
-        health_checks={"store": runtime.clients.store_healthy},
+        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -27,6 +27,7 @@ from services.inspections.store import InspectionsStore
 from shared.clock import VIETNAM, Clock, SystemClock
 from shared.contract import INSPECTIONS_TOPIC
 from shared.dead_letters import DeadLetters
+from shared.failing import Failures
 from shared.internal import UnitChanged
 from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
@@ -87,6 +88,7 @@ def build(
     registry = metrics.service.registry
     broker = make_broker(settings.kafka, service="inspections", registry=registry)
     runtime = Runtime(clients=Clients(settings, service="inspections"))
+    failures = Failures(registry=registry, unhealthy_after=settings.unhealthy_after_failing_seconds)
     tracker = RollupTracker()
     organisation = Organisation()
 
@@ -100,11 +102,12 @@ def build(
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure rewinds: the batch comes again
     )
     async def on_inspections(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        records = records_of(msg.raw_message)
-        valid = await decode_batch(records, dead_letters=dead_letters)
-        await apply_inspection_events(by_subject(e for e, _ in valid), deps=deps)
-        observe_latency(deps.metrics.service, [r for _, r in valid])
+        async with failures.watch(INSPECTIONS_TOPIC):
+            deps, dead_letters = runtime.ready()
+            records = records_of(msg.raw_message)
+            valid = await decode_batch(records, dead_letters=dead_letters)
+            await apply_inspection_events(by_subject(e for e, _ in valid), deps=deps)
+            observe_latency(deps.metrics.service, [r for _, r in valid])
 
     async def on_unit(unit: UnitChanged) -> None:
         tracker.tree_changed = True  # the sweep recomputes the roll-ups
@@ -162,7 +165,7 @@ def build(
     return asgi_app(
         broker,
         metrics=metrics.service,
-        health_checks={"store": runtime.clients.store_healthy},
+        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -38,6 +38,7 @@ from services.notifications.store import NotificationsStore
 from shared.clock import Clock, SystemClock
 from shared.contract import dead_letter_topic
 from shared.dead_letters import DeadLetters
+from shared.failing import Failures
 from shared.internal import UNIT_CHANGES_TOPIC, PersonChanged, UnitChanged, UnitInspectionStatus
 from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
@@ -119,6 +120,9 @@ def build(
     notification_metrics = make_notification_metrics(metrics.registry)
     broker = make_broker(settings.kafka, service="notifications", registry=metrics.registry)
     runtime = Runtime(clients=Clients(settings, service="notifications"))
+    failures = Failures(
+        registry=metrics.registry, unhealthy_after=settings.unhealthy_after_failing_seconds
+    )
 
     def subscriber(topic: str) -> Callable[[Callable[[KafkaMessage], Awaitable[None]]], Any]:
         return broker.subscriber(
@@ -133,39 +137,43 @@ def build(
 
     @subscriber(settings.indicators_topic)
     async def on_indicators(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        records = records_of(msg.raw_message)
-        decode = decode_indicators
-        updates = await decode_batch(records, dead_letters=dead_letters, decode=decode)
-        await apply_indicator_updates((u for u, _ in updates), deps=deps)
-        observe_latency(metrics, records)
+        async with failures.watch(settings.indicators_topic):
+            deps, dead_letters = runtime.ready()
+            records = records_of(msg.raw_message)
+            decode = decode_indicators
+            updates = await decode_batch(records, dead_letters=dead_letters, decode=decode)
+            await apply_indicator_updates((u for u, _ in updates), deps=deps)
+            observe_latency(metrics, records)
 
     @subscriber(settings.inspection_status_topic)
     async def on_inspection_status(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        records = records_of(msg.raw_message)
-        decode = value_decoder(change_decoder(UnitInspectionStatus))
-        statuses = await decode_batch(records, dead_letters=dead_letters, decode=decode)
-        await apply_inspection_statuses((s for s, _ in statuses), deps=deps)
-        observe_latency(metrics, records)
+        async with failures.watch(settings.inspection_status_topic):
+            deps, dead_letters = runtime.ready()
+            records = records_of(msg.raw_message)
+            decode = value_decoder(change_decoder(UnitInspectionStatus))
+            statuses = await decode_batch(records, dead_letters=dead_letters, decode=decode)
+            await apply_inspection_statuses((s for s, _ in statuses), deps=deps)
+            observe_latency(metrics, records)
 
     @subscriber(settings.people_changes_topic)
     async def on_people_changes(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        decode = value_decoder(change_decoder(PersonChanged))
-        people = await decode_batch(
-            records_of(msg.raw_message), dead_letters=dead_letters, decode=decode
-        )
-        await record_person_anomalies((p for p, _ in people), deps=deps)
+        async with failures.watch(settings.people_changes_topic):
+            deps, dead_letters = runtime.ready()
+            decode = value_decoder(change_decoder(PersonChanged))
+            people = await decode_batch(
+                records_of(msg.raw_message), dead_letters=dead_letters, decode=decode
+            )
+            await record_person_anomalies((p for p, _ in people), deps=deps)
 
     @subscriber(UNIT_CHANGES_TOPIC)
     async def on_unit_changes(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        decode = value_decoder(change_decoder(UnitChanged))
-        units = await decode_batch(
-            records_of(msg.raw_message), dead_letters=dead_letters, decode=decode
-        )
-        await record_unit_anomalies((u for u, _ in units), deps=deps)
+        async with failures.watch(UNIT_CHANGES_TOPIC):
+            deps, dead_letters = runtime.ready()
+            decode = value_decoder(change_decoder(UnitChanged))
+            units = await decode_batch(
+                records_of(msg.raw_message), dead_letters=dead_letters, decode=decode
+            )
+            await record_unit_anomalies((u for u, _ in units), deps=deps)
 
     async def start() -> None:
         plans = tuple(load_plans(settings.plans_dir))
@@ -272,7 +280,7 @@ def build(
     app = asgi_app(
         broker,
         metrics=metrics,
-        health_checks={"store": runtime.clients.store_healthy},
+        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -27,6 +27,7 @@ from services.personnel.store import PersonnelStore
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
+from shared.failing import Failures
 from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
 from shared.metrics import ServiceMetrics, make_metrics
@@ -114,6 +115,9 @@ def build(
     metrics = metrics or make_metrics("personnel")
     broker = make_broker(settings.kafka, service="personnel", registry=metrics.registry)
     runtime = Runtime(clients=Clients(settings, service="personnel"))
+    failures = Failures(
+        registry=metrics.registry, unhealthy_after=settings.unhealthy_after_failing_seconds
+    )
 
     def subscriber(topic: str) -> Callable[[Callable[[KafkaMessage], Awaitable[None]]], Any]:
         # one group per topic, so that a replica joining for one topic does not pause the other
@@ -129,21 +133,23 @@ def build(
 
     @subscriber(UNITS_TOPIC)
     async def on_units(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        records = records_of(msg.raw_message)
-        valid = await decode_batch(records, dead_letters=dead_letters)
-        async with runtime.writer:
-            await apply_unit_events(by_subject(e for e, _ in valid), deps=deps)
-        observe_latency(deps.metrics, [r for _, r in valid])
+        async with failures.watch(UNITS_TOPIC):
+            deps, dead_letters = runtime.ready()
+            records = records_of(msg.raw_message)
+            valid = await decode_batch(records, dead_letters=dead_letters)
+            async with runtime.writer:
+                await apply_unit_events(by_subject(e for e, _ in valid), deps=deps)
+            observe_latency(deps.metrics, [r for _, r in valid])
 
     @subscriber(PERSONNEL_TOPIC)
     async def on_personnel(msg: KafkaMessage) -> None:
-        deps, dead_letters = runtime.ready()
-        records = records_of(msg.raw_message)
-        valid = await decode_batch(records, dead_letters=dead_letters)
-        async with runtime.writer:
-            await apply_person_events(by_subject(e for e, _ in valid), deps=deps)
-        observe_latency(deps.metrics, [r for _, r in valid])
+        async with failures.watch(PERSONNEL_TOPIC):
+            deps, dead_letters = runtime.ready()
+            records = records_of(msg.raw_message)
+            valid = await decode_batch(records, dead_letters=dead_letters)
+            async with runtime.writer:
+                await apply_person_events(by_subject(e for e, _ in valid), deps=deps)
+            observe_latency(deps.metrics, [r for _, r in valid])
 
     async def start() -> None:
         partitions = settings.kafka.partitions
@@ -196,7 +202,7 @@ def build(
     return asgi_app(
         broker,
         metrics=metrics,
-        health_checks={"store": runtime.clients.store_healthy},
+        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -193,6 +193,7 @@ def test_the_dashboard_panels_cover_the_operations_metrics() -> None:
         LAG_METRIC,
         "parity_notifications_outbox_depth",
         "parity_indicator_target_gap",
+        "parity_batch_failures_total",
     } <= selected
     assert any("dead_letters" in s for s in selected)
 

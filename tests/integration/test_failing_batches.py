@@ -1,0 +1,109 @@
+"""A batch that fails again and again, on the real Kafka and FerretDB: the personnel service
+pauses longer before each retry, counts the failures, reports itself unhealthy on /health
+while they last, and publishes the change once the batch succeeds (shared/failing.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from faststream.asgi import AsgiFastStream
+from pymongo import AsyncMongoClient
+
+from services.personnel.app import build
+from services.personnel.changes import Change
+from shared.clock import ManualClock
+from shared.contract import PERSONNEL_TOPIC
+from shared.failing import pause_after
+from shared.metrics import make_metrics
+from shared.settings import KafkaSettings
+from shared.store import Document
+from tests import events as ev
+from tests.integration.conftest import personnel_settings
+from tests.integration.kafka_tools import eventually, produce
+from tests.integration.test_personnel import seed_tree
+
+FAILURES = 4
+TREE = ("P", "A", "D1", "D2")  # what seed_tree registers
+
+
+class FailsAtFirst:
+    """A change sink whose first ``FAILURES`` publications of R1 fail (Kafka refusing them,
+    say); it records when each was tried and what it published."""
+
+    def __init__(self) -> None:
+        self.tried_at: list[float] = []
+        self.published: list[Change] = []
+
+    async def publish(self, changes: list[Change]) -> None:
+        if any(c.subject == "R1" for c in changes):
+            self.tried_at.append(time.monotonic())
+            if len(self.tried_at) <= FAILURES:
+                raise ConnectionError("the change topic refuses the write")
+        self.published.extend(changes)
+
+
+async def health(app: AsgiFastStream) -> tuple[int, dict[str, bool]]:
+    """GET /health through the app's ASGI interface: the status and the checks."""
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/health", "query_string": b"",
+             "headers": [], "root_path": ""}  # fmt: skip
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(body)
+
+
+async def test_a_failing_batch_is_retried_after_growing_pauses_and_makes_the_service_unhealthy(
+    fresh_topics: None,
+    kafka_settings: KafkaSettings,
+    mongodb_url: str,
+    database_name: str,
+    mongo: AsyncMongoClient[Document],
+    clock: ManualClock,
+    producer: AIOKafkaProducer,
+) -> None:
+    settings = personnel_settings(kafka_settings, mongodb_url, database_name).model_copy(
+        update={"unhealthy_after_failing_seconds": 0.5}
+    )
+    sink, metrics = FailsAtFirst(), make_metrics("personnel")
+    async with build(settings, clock=clock, changes=sink, metrics=metrics) as app:
+        await seed_tree(producer)
+        # the tree applied and published first, so that only the person's own batch folds R1
+        # (a unit event would fold her again, through the other subscriber or the sweep)
+        await eventually(lambda: _published(sink, *TREE), lambda c: len(c) == len(TREE))
+        unpublished = mongo[database_name]["unpublished"]
+        await eventually(lambda: unpublished.count_documents({}), lambda n: n == 0)
+        assert await health(app) == (200, {"kafka": True, "store": True, "consumers": True})
+        await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("R1", "D1")])
+
+        # the four failures take 0.1 + 0.2 + 0.4 s of pauses at least, and the fifth attempt
+        # waits 0.8 s more: over 0.5 s of failures in a row make the service unhealthy
+        unhealthy = await eventually(lambda: health(app), lambda h: h[0] == 503)
+        assert unhealthy == (503, {"kafka": True, "store": True, "consumers": False})
+        assert 1 <= len(sink.tried_at) <= FAILURES
+
+        await eventually(lambda: _published(sink, "R1"), bool)
+        assert len(sink.tried_at) == FAILURES + 1  # four failures, then the one that landed
+        gaps = [b - a for a, b in zip(sink.tried_at, sink.tried_at[1:], strict=False)]
+        for number, gap in enumerate(gaps, start=1):  # each retry waited its pause at least
+            assert gap >= pause_after(number) - 0.01, gaps
+        failed = metrics.registry.get_sample_value(
+            "parity_batch_failures_total", {"subscriber": PERSONNEL_TOPIC}
+        )
+        assert failed == FAILURES
+        assert await health(app) == (200, {"kafka": True, "store": True, "consumers": True})
+
+
+async def _published(sink: FailsAtFirst, *subjects: str) -> list[Change]:
+    return [c for c in sink.published if c.subject in subjects]

@@ -1,0 +1,107 @@
+"""shared/failing.py without I/O: the pauses, the count, and when a service is unhealthy."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from shared.failing import LONGEST_PAUSE_SECONDS, Failures, pause_after
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def failures(clock: Clock, registry: CollectorRegistry | None = None) -> Failures:
+    return Failures(
+        registry=registry or CollectorRegistry(),
+        unhealthy_after=1.0,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+    )
+
+
+async def fail(watched: Failures, subscriber: str) -> None:
+    with pytest.raises(ConnectionError, match="store away"):
+        async with watched.watch(subscriber):
+            raise ConnectionError("store away")
+
+
+async def succeed(watched: Failures, subscriber: str) -> None:
+    async with watched.watch(subscriber):
+        pass
+
+
+def test_the_pause_doubles_from_a_tenth_of_a_second_up_to_the_longest() -> None:
+    assert [pause_after(n) for n in range(1, 8)] == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0]
+    assert pause_after(1000) == LONGEST_PAUSE_SECONDS
+
+
+async def test_a_failure_goes_through_after_its_pause_and_is_counted() -> None:
+    clock, registry = Clock(), CollectorRegistry()
+    watched = failures(clock, registry)
+    for _ in range(3):
+        await fail(watched, "hr.personnel.v1")
+    assert clock.slept == [0.1, 0.2, 0.4]
+    count = registry.get_sample_value(
+        "parity_batch_failures_total", {"subscriber": "hr.personnel.v1"}
+    )
+    assert count == 3
+    assert watched.failing()["hr.personnel.v1"].count == 3
+
+
+async def test_a_success_forgets_the_failures_in_a_row() -> None:
+    clock = Clock()
+    watched = failures(clock)
+    await fail(watched, "hr.personnel.v1")
+    await fail(watched, "hr.personnel.v1")
+    await succeed(watched, "hr.personnel.v1")
+    assert watched.failing() == {}
+    await fail(watched, "hr.personnel.v1")
+    assert clock.slept == [0.1, 0.2, 0.1]  # the pauses start again
+
+
+async def test_unhealthy_once_a_subscriber_has_failed_for_longer_than_the_limit() -> None:
+    clock = Clock()
+    watched = failures(clock)
+    await fail(watched, "hr.personnel.v1")  # since 100.0; now 100.1
+    await fail(watched, "hr.personnel.v1")  # now 100.3
+    assert await watched.healthy()
+    clock.now = 101.0  # failing for exactly the limit
+    assert await watched.healthy()
+    clock.now = 101.01
+    assert not await watched.healthy()
+    await succeed(watched, "hr.personnel.v1")
+    assert await watched.healthy()
+
+
+async def test_one_subscribers_success_does_not_clear_anothers_failures() -> None:
+    clock = Clock()
+    watched = failures(clock)
+    await fail(watched, "hr.units.v1")
+    await succeed(watched, "hr.personnel.v1")
+    assert set(watched.failing()) == {"hr.units.v1"}
+    clock.now += 5
+    assert not await watched.healthy()
+
+
+async def test_a_cancellation_is_not_a_failure() -> None:
+    """A shutdown cancels a batch: it is neither paused after nor counted."""
+    clock = Clock()
+    watched = failures(clock)
+    with pytest.raises(asyncio.CancelledError):
+        async with watched.watch("hr.personnel.v1"):
+            raise asyncio.CancelledError
+    assert clock.slept == []
+    assert watched.failing() == {}
