@@ -176,11 +176,15 @@ format_storage() {
     info "formatting $LOG_DIRS (cluster id $cluster_id)"
     # The tool and its arguments go through a java argument file, readable by this user
     # only and removed after: on the command line the password would show in `ps`.
+    # A signal that ends the script meanwhile removes it too (the EXIT trap).
     local argfile="$KAFKA_DATA/format.args"
+    # shellcheck disable=SC2064 # the path is fixed now
+    trap "rm -f '$argfile'" EXIT
     (umask 077 && java_argfile "${format[@]}" >"$argfile")
     local status=0
     kafka_tool "@$argfile" | sed "s/^/$COMPONENT: /" || status=$?
     rm -f "$argfile"
+    trap - EXIT
     ((status == 0)) || die "StorageTool format failed"
     format_key >"$FORMAT_STAMP"
 }

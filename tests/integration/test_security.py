@@ -8,6 +8,8 @@ import asyncio
 import logging
 import os
 import secrets
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from pydantic import SecretStr
 from shared.kafka import client_options, make_broker, make_producer
 from shared.settings import KafkaSettings
 from shared.topics import TopicSpec, ensure_topics
-from tests.local_servers import deploy_script, free_ports
+from tests.local_servers import DEPLOY, deploy_script, free_ports
 
 SCRAM_USER = "parity-test"
 
@@ -159,6 +161,40 @@ def test_the_password_is_left_in_no_file_of_the_broker(secure_kafka: SecureKafka
     files = [f for f in (secure_kafka.data / "kafka").rglob("*") if f.is_file()]
     assert any(f.name == "server.properties" for f in files)
     assert [f for f in files if secret in _content(f)] == []
+
+
+def test_a_format_ended_by_a_signal_leaves_no_password_behind(tmp_path: Path) -> None:
+    """deploy/kafka.sh stopped (SIGTERM) while the format tool runs: the argument file that
+    holds the password goes with it (it stayed before the script's EXIT trap)."""
+    plaintext, controller, sasl_ssl = free_ports(3)
+    env = {
+        **os.environ,
+        "DATA": str(tmp_path),
+        "KAFKA_PORT": str(plaintext),
+        "KAFKA_CONTROLLER_PORT": str(controller),
+        "KAFKA_SASL_SSL_PORT": str(sasl_ssl),
+        "KAFKA_SCRAM_USERNAME": SCRAM_USER,
+        "KAFKA_SCRAM_PASSWORD": secrets.token_urlsafe(18),
+    }
+    argfile = tmp_path / "kafka" / "format.args"
+    script = subprocess.Popen(
+        [str(DEPLOY / "kafka.sh"), "up"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not argfile.exists() and script.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert argfile.exists(), "the format step never wrote its argument file"
+        script.terminate()
+        assert script.wait(timeout=60) != 0
+    finally:
+        if script.poll() is None:
+            script.kill()
+        deploy_script("kafka.sh", "down", env, timeout=60)
+    assert not argfile.exists()
 
 
 def _content(path: Path) -> bytes:
