@@ -16,14 +16,10 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import Field
 
 from services.personnel.changes import ChangeSink, KafkaChangeSink
-from services.personnel.handlers import (
-    Collaborators,
-    apply_person_events,
-    apply_unit_events,
-    by_subject,
-)
+from services.personnel.handlers import Collaborators, apply_person_events, by_subject
 from services.personnel.outbox import publish_unpublished
 from services.personnel.store import PersonnelStore
+from services.personnel.unit_handlers import apply_unit_events
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters

@@ -9,6 +9,9 @@ crash between the write and the commit loses nothing downstream. A write no even
 bring again (a person re-folded for a unit event or by the future-event sweep, a unit
 write) is announced by a marker first (see store.py); ``outbox.publish_unpublished``
 finishes what a writer killed between its write and its publication left undone.
+
+People are folded and written here; unit events, and the people they fold again, in
+unit_handlers.py, with the bookkeeping below (counts, markers, agenda entries) shared.
 """
 
 from __future__ import annotations
@@ -19,21 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.personnel.changes import Change, ChangeSink, person_change, unit_change
-from services.personnel.documents import (
-    Document,
-    person_fields,
-    unit_fields,
-    unit_states_from_documents,
-)
+from services.personnel.changes import Change, ChangeSink, person_change
+from services.personnel.documents import Document, person_fields
 from services.personnel.domain.people import fold_person
-from services.personnel.domain.units import (
-    Placement,
-    UnitDirectory,
-    UnitState,
-    derive_tree,
-    fold_unit,
-)
 from services.personnel.store import PersonnelStore
 from services.personnel.ties import TieChange, ties_to_add
 from shared.agenda import entries_to_expect
@@ -47,7 +38,6 @@ from shared.metrics import ServiceMetrics
 log = logging.getLogger("parity.personnel")
 
 MAX_ATTEMPTS = 8
-PLACEMENT_FIELDS = ("parent_id", "path", "active", "pending_parent", "placement_anomalies")
 
 
 class WriteContention(RuntimeError):
@@ -69,7 +59,7 @@ def by_subject(events: Iterable[InboundEvent]) -> dict[str, list[InboundEvent]]:
     return grouped
 
 
-def _count(
+def count_outcome(
     metrics: ServiceMetrics, applied: Sequence[InboundEvent], duplicates: Sequence[InboundEvent]
 ) -> None:
     for event in applied:
@@ -115,16 +105,16 @@ async def apply_person_events(
                     republish.append(person_change(subject, current.rev, current.fields))
                 continue
             writes.append(Write(subject, current.rev, fields, history))
-        await deps.store.expect_due("people", _new_due(writes, stored))
+        await deps.store.expect_due("people", new_due(writes, stored))
         await deps.store.ties.add(ties_to_add(_tie_changes(writes, stored)))
         # a write with new events needs no marker: uncommitted, they come again from Kafka,
         # and their redelivery re-sends the current state
         unannounced = [w for w in writes if not outcome[w.subject][0]]
-        markers = await _announce("people", unannounced, deps=deps)
+        markers = await announce("people", unannounced, deps=deps)
         conflicts = set(await deps.store.save("people", writes))
         recent.drop(conflicts)
         landed = [w for w in writes if w.subject not in conflicts]
-        _count_anomalies(deps.metrics, _written(landed, stored))
+        count_anomalies(deps.metrics, written_pairs(landed, stored))
         recent.keep(landed)
         changed = [person_change(w.subject, w.expected_rev + 1, w.fields) for w in landed]
         # the tree version is read after the write; the publication need not wait for it
@@ -132,7 +122,7 @@ async def apply_person_events(
         _, *moved = await gather_all(deps.changes.publish(changed + republish), *check)
         await deps.store.clear_unpublished(list(markers.values()))
         for subject in subjects - conflicts:
-            _count(deps.metrics, *outcome[subject])
+            count_outcome(deps.metrics, *outcome[subject])
         if any(moved):
             folded_on_an_old_tree |= {w.subject for w in landed}
         if not conflicts:
@@ -151,130 +141,7 @@ async def apply_person_events(
         await apply_person_events({p: () for p in sorted(folded_on_an_old_tree)}, deps=deps)
 
 
-async def apply_unit_events(
-    new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
-) -> None:
-    """Fold the units named, re-derive the tree, and re-fold the people a closure touches."""
-    subjects = set(new_events)
-    for _ in range(MAX_ATTEMPTS):
-        read_at = await deps.store.tree_version()  # before the units are read
-        stored = await deps.store.load("units", subjects)
-        documents = await deps.store.units_at(read_at)
-        now = deps.clock.now()
-        states = unit_states_from_documents(documents)
-        histories, outcome = {}, {}
-        for subject in subjects:
-            current = stored.get(subject) or empty(subject)
-            events = new_events.get(subject, ())
-            history, duplicates = merge_into_history(current.history, events)
-            histories[subject] = history
-            outcome[subject] = (applied_of(events, duplicates), duplicates)
-            states[subject] = fold_unit(subject, history, now)
-        placements = derive_tree(states)
-        writes: list[Write] = []
-        republish: list[Change] = []
-        for unit_id in sorted(subjects):
-            fields = unit_fields(states[unit_id], placements.get(unit_id))
-            current = stored.get(unit_id) or empty(unit_id)
-            if len(histories[unit_id]) != len(current.history) or _differs(fields, current.fields):
-                writes.append(Write(unit_id, current.rev, fields, histories[unit_id]))
-            elif outcome[unit_id][1] and current.rev:
-                republish.append(unit_change(unit_id, current.rev, current.fields))
-        placement_updates = _moved(states, placements, documents, besides=subjects)
-        await deps.store.expect_due("units", _new_due(writes, stored))
-        markers = await _announce("units", writes, deps=deps)
-        unwritten = await deps.store.save("units", writes)
-        _count_anomalies(
-            deps.metrics, _written([w for w in writes if w.subject not in unwritten], stored)
-        )
-        if unwritten:  # another writer got there first: read everything again
-            # (what did land is re-sent by the next attempt: its events are duplicates then)
-            await deps.store.clear_unpublished([markers[u] for u in unwritten])
-            continue
-        moved, placement_markers = await _place(placement_updates, documents, deps=deps)
-        changed = [unit_change(w.subject, w.expected_rev + 1, w.fields) for w in writes]
-        await deps.changes.publish(changed + moved + republish)
-        await deps.store.clear_unpublished(list((markers | placement_markers).values()))
-        for subject in subjects:
-            _count(deps.metrics, *outcome[subject])
-        version = await deps.store.bump_tree_version()
-        if version == read_at + 1:  # nobody moved the tree meanwhile: ours is the new one
-            written = [w.subject for w in writes] + list(placement_updates)
-            await deps.store.know_tree(version, documents, written, UnitDirectory.of(states))
-        else:  # another writer did, and one of us derived placements from a stale tree
-            await place_again(deps=deps)
-        await refold_people_tied_to(subjects, deps=deps)
-        return
-    raise WriteContention(f"units kept changing: {sorted(subjects)[:5]}")
-
-
-async def refold_people_tied_to(unit_ids: Iterable[str], *, deps: Collaborators) -> None:
-    """A unit that arrived or closed changes the people tied to it: fold them again.
-
-    Done for every unit event, redeliveries included, so that a crash after the unit was
-    written but before its people were is repaired by the redelivery; people whose fold
-    does not change are not written. Called after the tree version was bumped: a person
-    writer whose write lands after this read sees the new version when it reads it after
-    its write (see ``apply_person_events``).
-    """
-    people = await deps.store.ties.people_tied_to(unit_ids)
-    for start in range(0, len(people), 500):
-        await apply_person_events({p: () for p in people[start : start + 500]}, deps=deps)
-
-
-async def place_again(*, deps: Collaborators) -> None:
-    """Derive every unit's placement again from the units as stored now, and write and
-    publish those that differ.
-
-    Two writers of units at once (a replica's consumer and another's sweep) each derive
-    placements from the units they read; a unit that only the other's change moves keeps
-    the placement of the one that wrote last. Each writer bumps the tree version after
-    its writes, and the one whose bump finds that the other bumped since its read comes
-    here: its read now follows both writers' writes."""
-    documents = await deps.store.unit_documents()
-    states = unit_states_from_documents(documents)
-    updates = _moved(states, derive_tree(states), documents)
-    if updates:
-        log.warning("the tree moved meanwhile: placements of %d units derived again", len(updates))
-    moved, markers = await _place(updates, documents, deps=deps)
-    await deps.changes.publish(moved)
-    await deps.store.clear_unpublished(list(markers.values()))
-
-
-def _moved(
-    states: Mapping[str, UnitState],
-    placements: Mapping[str, Placement],
-    documents: Mapping[str, Document],
-    besides: Iterable[str] = (),
-) -> dict[str, Document]:
-    """The placement fields of each unit (but ``besides``) whose place in the tree derived
-    from ``states`` differs from its stored document."""
-    skipped, moved = set(besides), {}
-    for unit_id, state in states.items():
-        if unit_id in skipped:
-            continue
-        fields = unit_fields(state, placements.get(unit_id))
-        stored = documents.get(unit_id, {})
-        if any(fields[k] != stored.get(k) for k in PLACEMENT_FIELDS):
-            moved[unit_id] = {k: fields[k] for k in PLACEMENT_FIELDS}
-    return moved
-
-
-async def _place(
-    updates: Mapping[str, Document], documents: Mapping[str, Document], *, deps: Collaborators
-) -> tuple[list[Change], dict[str, str]]:
-    """Write the placements of units that are not the subject of a write (announced first,
-    as no event brings them again); their changes and markers, to publish and clear."""
-    markers = await deps.store.mark_unpublished(
-        "units", {u: int(documents[u].get("rev", 0)) + 1 for u in updates}, deps.clock.now()
-    )
-    await deps.store.update_placements(updates)
-    refreshed = await deps.store.load("units", updates)
-    _count_anomalies(deps.metrics, [(documents[u], s.fields) for u, s in refreshed.items()])
-    return [unit_change(u, s.rev, s.fields) for u, s in refreshed.items()], markers
-
-
-def _count_anomalies(metrics: ServiceMetrics, changed: Iterable[tuple[Document, Document]]) -> None:
+def count_anomalies(metrics: ServiceMetrics, changed: Iterable[tuple[Document, Document]]) -> None:
     """Count the anomalies each (stored, new) pair of a subject's fields adds."""
     for before, after in changed:
         for key in ("anomalies", "placement_anomalies"):
@@ -282,13 +149,13 @@ def _count_anomalies(metrics: ServiceMetrics, changed: Iterable[tuple[Document, 
                 metrics.anomalies.labels(kind=anomaly["kind"]).inc()
 
 
-def _written(
+def written_pairs(
     landed: Iterable[Write], stored: Mapping[str, Stored]
 ) -> list[tuple[Document, Document]]:
     return [(stored[w.subject].fields if w.subject in stored else {}, w.fields) for w in landed]
 
 
-def _new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:
+def new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, datetime]:
     before = {subject: s.fields for subject, s in stored.items()}
     return entries_to_expect((w.subject, w.fields, before.get(w.subject)) for w in writes)
 
@@ -298,10 +165,6 @@ def _tie_changes(writes: list[Write], stored: Mapping[str, Stored]) -> list[TieC
     return [(w.subject, w.fields["tied_units"], before.get(w.subject)) for w in writes]
 
 
-async def _announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:
+async def announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:
     revisions = {w.subject: w.expected_rev + 1 for w in writes}
     return await deps.store.mark_unpublished(collection, revisions, deps.clock.now())
-
-
-def _differs(new: Document, old: Document) -> bool:
-    return any(new.get(k) != old.get(k) for k in set(new) | set(old))

@@ -20,14 +20,10 @@ from services.personnel.documents import (
 )
 from services.personnel.domain.people import fold_person
 from services.personnel.domain.units import UnitDirectory, derive_tree
-from services.personnel.handlers import (
-    PLACEMENT_FIELDS,
-    Collaborators,
-    apply_person_events,
-    apply_unit_events,
-)
+from services.personnel.handlers import Collaborators, apply_person_events
 from services.personnel.store import PersonnelStore
 from services.personnel.ties import UnitTies
+from services.personnel.unit_handlers import PLACEMENT_FIELDS, apply_unit_events
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.documents import Write
 from shared.envelope import CloudEvent, InboundEvent

@@ -9,8 +9,9 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.personnel.handlers import Collaborators, apply_person_events, apply_unit_events
+from services.personnel.handlers import Collaborators, apply_person_events
 from services.personnel.store import PersonnelStore
+from services.personnel.unit_handlers import apply_unit_events
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.documents import Stored, history_documents
 from shared.store import Document

@@ -8,8 +8,8 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from services.personnel.handlers import apply_unit_events
 from services.personnel.store import PersonnelStore
+from services.personnel.unit_handlers import apply_unit_events
 from shared.contract import UNITS_TOPIC
 from shared.internal import UnitChanged
 from shared.store import Document
