@@ -82,12 +82,14 @@ class Failures:
             failing.count += 1
             self._counter.labels(subscriber=subscriber).inc()
             pause = pause_after(failing.count)
+            # the error's type only: FastStream logs the error itself, and a message may
+            # quote a record's content
             log.warning(
-                "%s: batch failed (%d in a row, for %.1f s): %r; it comes again in %.1f s",
+                "%s: batch failed (%d in a row, for %.1f s): %s; it comes again in %.1f s",
                 subscriber,
                 failing.count,
                 self._monotonic() - failing.since,
-                error,
+                type(error).__name__,
                 pause,
             )
             await self._sleep(pause)

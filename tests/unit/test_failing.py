@@ -105,3 +105,15 @@ async def test_a_cancellation_is_not_a_failure() -> None:
             raise asyncio.CancelledError
     assert clock.slept == []
     assert watched.failing() == {}
+
+
+async def test_the_warning_names_the_errors_type_not_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A message may quote a record's content (FastStream logs the error itself)."""
+    watched = failures(Clock())
+    with caplog.at_level("WARNING", logger="parity"):
+        await fail(watched, "hr.personnel.v1")
+    assert "hr.personnel.v1: batch failed (1 in a row" in caplog.text
+    assert "ConnectionError" in caplog.text
+    assert "store away" not in caplog.text
