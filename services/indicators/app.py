@@ -65,7 +65,7 @@ INPUT_TOPICS = (UNIT_CHANGES_TOPIC, PEOPLE_CHANGES_TOPIC, INSPECTION_STATUS_TOPI
 class IndicatorsSettings(ServiceSettings):
     mongodb_database: str = "parity_indicators"
     group_id: str = "parity-indicators"
-    # as many as the person changes a personnel batch publishes (one per person, 5,000 at
+    # at least the person changes a personnel batch publishes (one per person, 2,000 at
     # most): a record per changed unit per batch (see PersonnelSettings)
     batch_size: int = Field(default=5000, ge=1, le=10_000)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)

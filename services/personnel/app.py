@@ -49,8 +49,10 @@ class PersonnelSettings(ServiceSettings):
     # holds her events, and the indicator service publishes a record per unit per batch.
     # End to end on a 60-agency province (31,430 records, ad hoc, two runs each): 500 wrote
     # 2.00 documents an event and reached 0.254-0.279 of the upsert ceiling; 2,000, 1.43 and
-    # 0.368-0.384; 5,000, 1.18-1.20 and 0.398-0.422; 10,000 no more (0.403-0.434).
-    batch_size: int = Field(default=5000, ge=1, le=10_000)
+    # 0.368-0.384; 5,000, 1.18-1.20 and 0.398-0.422. The 290,000-record province's rebuild:
+    # 500, 627.8 s, this service's peak memory 187 MB; 2,000, 514.3 s, 209 MB; 5,000,
+    # 538.6 s and 265 MB, over the 250 MB the service is held to (bench/RESULTS-300k.md).
+    batch_size: int = Field(default=2000, ge=1, le=10_000)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
     metrics_port: int = 9101
     # people kept as last written, to spare reading them again (recent.py); 0: none
