@@ -6,9 +6,9 @@ Run it with ``parity-personnel`` (or ``python -m services.personnel``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
@@ -23,6 +23,7 @@ from services.personnel.unit_handlers import apply_unit_events
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
+from shared.envelope import InboundEvent
 from shared.failing import Failures
 from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
@@ -102,6 +103,14 @@ async def count_waiting(deps: Collaborators) -> None:
     deps.metrics.waiting_future_events.set(waiting)
 
 
+class Handler(Protocol):
+    """``apply_person_events`` and ``apply_unit_events``: new events by subject, applied."""
+
+    async def __call__(
+        self, new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
+    ) -> None: ...
+
+
 def consumer_groups(group_id: str) -> dict[str, list[str]]:
     """The service's consumer groups (one per topic), with their topics."""
     return groups_per_topic(group_id, (UNITS_TOPIC, PERSONNEL_TOPIC))
@@ -135,25 +144,23 @@ def build(
             ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure rewinds: the batch comes again
         )
 
-    @subscriber(UNITS_TOPIC)
-    async def on_units(msg: KafkaMessage) -> None:
-        async with failures.watch(UNITS_TOPIC):
+    async def handle(msg: KafkaMessage, topic: str, apply: Handler) -> None:
+        """Decode a batch of ``topic`` and apply it, the writer lock held."""
+        async with failures.watch(topic):
             deps, dead_letters = runtime.ready()
             records = records_of(msg.raw_message)
             valid = await decode_batch(records, dead_letters=dead_letters)
             async with runtime.writer:
-                await apply_unit_events(by_subject(e for e, _ in valid), deps=deps)
+                await apply(by_subject(e for e, _ in valid), deps=deps)
             observe_latency(deps.metrics, [r for _, r in valid])
+
+    @subscriber(UNITS_TOPIC)
+    async def on_units(msg: KafkaMessage) -> None:
+        await handle(msg, UNITS_TOPIC, apply_unit_events)
 
     @subscriber(PERSONNEL_TOPIC)
     async def on_personnel(msg: KafkaMessage) -> None:
-        async with failures.watch(PERSONNEL_TOPIC):
-            deps, dead_letters = runtime.ready()
-            records = records_of(msg.raw_message)
-            valid = await decode_batch(records, dead_letters=dead_letters)
-            async with runtime.writer:
-                await apply_person_events(by_subject(e for e, _ in valid), deps=deps)
-            observe_latency(deps.metrics, [r for _, r in valid])
+        await handle(msg, PERSONNEL_TOPIC, apply_person_events)
 
     async def start() -> None:
         partitions = settings.kafka.partitions
