@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter
 
+from shared.backoff import doubling_wait
+
 log = logging.getLogger("parity")
 
 FIRST_PAUSE_SECONDS = 0.1
@@ -38,8 +40,9 @@ LONGEST_PAUSE_SECONDS = 5.0
 
 def pause_after(failures_in_a_row: int) -> float:
     """How long a subscriber waits after its ``failures_in_a_row``-th failure (from 1)."""
-    exponent = min(max(failures_in_a_row - 1, 0), 16)
-    return min(LONGEST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * float(1 << exponent))
+    return doubling_wait(
+        failures_in_a_row, first=FIRST_PAUSE_SECONDS, longest=LONGEST_PAUSE_SECONDS
+    )
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.notifications.domain.rules import Candidate, still_holds
+from shared.backoff import doubling_wait
 from shared.outbound import UnitIndicators
 
 
@@ -139,13 +140,11 @@ class RetryPolicy:
 
     def delay(self, attempts: int) -> dt.timedelta:
         """Wait before the next try, after ``attempts`` failed ones: base·2^(n-1), capped.
-        (Compared in float seconds first: base·2^(n-1) overflows a timedelta after about 45
-        attempts at a base of 5 s, and the event channel may try that often.)"""
-        exponent = min(max(0, attempts - 1), 1000)
-        if self.base.total_seconds() * 2.0**exponent >= self.cap.total_seconds():
-            return self.cap
-        wait: dt.timedelta = self.base * (2**exponent)
-        return wait
+        (In float seconds: base·2^(n-1) as a timedelta overflows after about 45 attempts at
+        a base of 5 s, and the event channel may try that often.)"""
+        cap = self.cap.total_seconds()
+        wait = doubling_wait(attempts, first=self.base.total_seconds(), longest=cap)
+        return self.cap if wait >= cap else dt.timedelta(seconds=wait)
 
 
 def channel_policy(policy: RetryPolicy, channel: str) -> RetryPolicy:
