@@ -99,10 +99,6 @@ class Failures:
             raise
         self._failing.pop(subscriber, None)
 
-    def failing(self) -> dict[str, Failing]:
-        """The subscribers whose last batch failed."""
-        return dict(self._failing)
-
     async def healthy(self) -> bool:
         """No subscriber has failed every batch for longer than ``unhealthy_after`` seconds."""
         now = self._monotonic()
