@@ -9,9 +9,11 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from faststream.asgi import AsgiFastStream
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -89,6 +91,7 @@ class Personnel:
     db: AsyncDatabase[Document]
     settings: PersonnelSettings
     clock: ManualClock
+    app: AsgiFastStream  # its /health and /metrics, through its ASGI interface
 
     async def person(self, person_id: str) -> Document | None:
         return await self.db["people"].find_one({"_id": person_id})
@@ -117,6 +120,12 @@ def change_sink() -> ChangeSink | None:
 
 
 @pytest.fixture
+def personnel_overrides() -> dict[str, Any]:
+    """Settings a module gives the personnel fixture beyond ``personnel_settings``."""
+    return {}
+
+
+@pytest.fixture
 async def personnel(
     fresh_topics: None,
     kafka_settings: KafkaSettings,
@@ -125,9 +134,12 @@ async def personnel(
     mongo: AsyncMongoClient[Document],
     clock: ManualClock,
     change_sink: ChangeSink | None,
+    personnel_overrides: dict[str, Any],
 ) -> AsyncIterator[Personnel]:
     """The personnel service, running against the real Kafka and FerretDB with a manual clock
-    (and a module's own ``change_sink``, if it has one)."""
-    settings = personnel_settings(kafka_settings, mongodb_url, database_name)
-    async with build(settings, clock=clock, changes=change_sink):
-        yield Personnel(db=mongo[database_name], settings=settings, clock=clock)
+    (and a module's own ``change_sink`` and ``personnel_overrides``, if it has them)."""
+    settings = personnel_settings(kafka_settings, mongodb_url, database_name).model_copy(
+        update=personnel_overrides
+    )
+    async with build(settings, clock=clock, changes=change_sink) as app:
+        yield Personnel(db=mongo[database_name], settings=settings, clock=clock, app=app)

@@ -9,20 +9,16 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from faststream.asgi import AsgiFastStream
-from pymongo import AsyncMongoClient
+from prometheus_client.parser import text_string_to_metric_families
 
-from services.personnel.app import build
 from services.personnel.changes import Change
-from shared.clock import ManualClock
 from shared.contract import PERSONNEL_TOPIC
 from shared.failing import pause_after
-from shared.metrics import make_metrics
-from shared.settings import KafkaSettings
-from shared.store import Document
 from tests import events as ev
-from tests.integration.conftest import personnel_settings
+from tests.integration.conftest import Personnel
 from tests.integration.kafka_tools import eventually, produce
 from tests.integration.test_personnel import seed_tree
 
@@ -46,8 +42,19 @@ class FailsAtFirst:
         self.published.extend(changes)
 
 
-async def health(app: AsgiFastStream) -> tuple[int, dict[str, bool]]:
-    """GET /health through the app's ASGI interface: the status and the checks."""
+@pytest.fixture
+def change_sink() -> FailsAtFirst:
+    """The personnel fixture publishes its changes through this sink."""
+    return FailsAtFirst()
+
+
+@pytest.fixture
+def personnel_overrides() -> dict[str, Any]:
+    return {"unhealthy_after_failing_seconds": 0.5}
+
+
+async def get(app: AsgiFastStream, path: str) -> tuple[int, bytes]:
+    """GET ``path`` through the app's ASGI interface: the status and the body."""
     sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -56,53 +63,59 @@ async def health(app: AsgiFastStream) -> tuple[int, dict[str, bool]]:
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": "/health", "query_string": b"",
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
              "headers": [], "root_path": ""}  # fmt: skip
     await app(scope, receive, send)
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+async def health(app: AsgiFastStream) -> tuple[int, dict[str, bool]]:
+    """/health: the status and the checks."""
+    status, body = await get(app, "/health")
     return status, json.loads(body)
 
 
+async def failures_counted(app: AsgiFastStream, subscriber: str) -> float | None:
+    """``parity_batch_failures_total`` of ``subscriber`` as /metrics states it."""
+    _, body = await get(app, "/metrics")
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if (sample.name, sample.labels) == (
+                "parity_batch_failures_total",
+                {"subscriber": subscriber},
+            ):
+                return float(sample.value)
+    return None
+
+
 async def test_a_failing_batch_is_retried_after_growing_pauses_and_makes_the_service_unhealthy(
-    fresh_topics: None,
-    kafka_settings: KafkaSettings,
-    mongodb_url: str,
-    database_name: str,
-    mongo: AsyncMongoClient[Document],
-    clock: ManualClock,
-    producer: AIOKafkaProducer,
+    personnel: Personnel, change_sink: FailsAtFirst, producer: AIOKafkaProducer
 ) -> None:
-    settings = personnel_settings(kafka_settings, mongodb_url, database_name).model_copy(
-        update={"unhealthy_after_failing_seconds": 0.5}
-    )
-    sink, metrics = FailsAtFirst(), make_metrics("personnel")
-    async with build(settings, clock=clock, changes=sink, metrics=metrics) as app:
-        await seed_tree(producer)
-        # the tree applied and published first, so that only the person's own batch folds R1
-        # (a unit event would fold her again, through the other subscriber or the sweep)
-        await eventually(lambda: _published(sink, *TREE), lambda c: len(c) == len(TREE))
-        unpublished = mongo[database_name]["unpublished"]
-        await eventually(lambda: unpublished.count_documents({}), lambda n: n == 0)
-        assert await health(app) == (200, {"kafka": True, "store": True, "consumers": True})
-        await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("R1", "D1")])
+    app, sink = personnel.app, change_sink
+    await seed_tree(producer)
+    # the tree applied and published first, so that only the person's own batch folds R1
+    # (a unit event would fold her again, through the other subscriber or the sweep)
+    await eventually(lambda: _published(sink, *TREE), lambda c: len(c) == len(TREE))
+    unpublished = personnel.db["unpublished"]
+    await eventually(lambda: unpublished.count_documents({}), lambda n: n == 0)
+    assert await health(app) == (200, {"kafka": True, "store": True, "consumers": True})
+    assert await failures_counted(app, PERSONNEL_TOPIC) is None
+    await produce(producer, PERSONNEL_TOPIC, [ev.person_registered("R1", "D1")])
 
-        # the four failures take 0.1 + 0.2 + 0.4 s of pauses at least, and the fifth attempt
-        # waits 0.8 s more: over 0.5 s of failures in a row make the service unhealthy
-        unhealthy = await eventually(lambda: health(app), lambda h: h[0] == 503)
-        assert unhealthy == (503, {"kafka": True, "store": True, "consumers": False})
-        assert 1 <= len(sink.tried_at) <= FAILURES
+    # the four failures take 0.1 + 0.2 + 0.4 s of pauses at least, and the fifth attempt
+    # waits 0.8 s more: over 0.5 s of failures in a row make the service unhealthy
+    unhealthy = await eventually(lambda: health(app), lambda h: h[0] == 503)
+    assert unhealthy == (503, {"kafka": True, "store": True, "consumers": False})
+    assert 1 <= len(sink.tried_at) <= FAILURES
 
-        await eventually(lambda: _published(sink, "R1"), bool)
-        assert len(sink.tried_at) == FAILURES + 1  # four failures, then the one that landed
-        gaps = [b - a for a, b in zip(sink.tried_at, sink.tried_at[1:], strict=False)]
-        for number, gap in enumerate(gaps, start=1):  # each retry waited its pause at least
-            assert gap >= pause_after(number) - 0.01, gaps
-        failed = metrics.registry.get_sample_value(
-            "parity_batch_failures_total", {"subscriber": PERSONNEL_TOPIC}
-        )
-        assert failed == FAILURES
-        assert await health(app) == (200, {"kafka": True, "store": True, "consumers": True})
+    await eventually(lambda: _published(sink, "R1"), bool)
+    assert len(sink.tried_at) == FAILURES + 1  # four failures, then the one that landed
+    gaps = [b - a for a, b in zip(sink.tried_at, sink.tried_at[1:], strict=False)]
+    for number, gap in enumerate(gaps, start=1):  # each retry waited its pause at least
+        assert gap >= pause_after(number) - 0.01, gaps
+    assert await failures_counted(app, PERSONNEL_TOPIC) == FAILURES
+    assert await health(app) == (200, {"kafka": True, "store": True, "consumers": True})
 
 
 async def _published(sink: FailsAtFirst, *subjects: str) -> list[Change]:
