@@ -38,16 +38,11 @@ class SecureKafka:
     data: Path  # the broker's DATA
 
 
-@pytest.fixture(scope="session")
-def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
-    """A second broker with a SASL_SSL listener, started by the deploy script and stopped
-    after the session (the shared broker on 9092 is not touched)."""
-    data = tmp_path_factory.mktemp("secure-kafka")
+def secured_broker_env(data: Path, password: str) -> dict[str, str]:
+    """What deploy/kafka.sh is given for a broker of its own in ``data``, on free ports,
+    with a SASL_SSL listener and the SCRAM user ``SCRAM_USER``."""
     plaintext, controller, sasl_ssl = free_ports(3)
-    # with what a java @-file must quote or escape, a tab and a line break too (the deploy
-    # script passes it to the format tool in one, not on a command line)
-    password = secrets.token_urlsafe(18) + ' #"\\$x\t\n'
-    env = {
+    return {
         **os.environ,
         "DATA": str(data),
         "KAFKA_PORT": str(plaintext),
@@ -57,11 +52,22 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
         "KAFKA_SCRAM_PASSWORD": password,
         "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m",
     }
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
+    """A second broker with a SASL_SSL listener, started by the deploy script and stopped
+    after the session (the shared broker on 9092 is not touched)."""
+    data = tmp_path_factory.mktemp("secure-kafka")
+    # with what a java @-file must quote or escape, a tab and a line break too (the deploy
+    # script passes it to the format tool in one, not on a command line)
+    password = secrets.token_urlsafe(18) + ' #"\\$x\t\n'
+    env = secured_broker_env(data, password)
     deploy_script("kafka.sh", "up", env, timeout=180)
     try:
         ca_file = data / "kafka" / "tls" / "ca.crt"
         settings = KafkaSettings(
-            bootstrap_servers=f"127.0.0.1:{sasl_ssl}",
+            bootstrap_servers=f"127.0.0.1:{env['KAFKA_SASL_SSL_PORT']}",
             security_protocol="SASL_SSL",
             sasl_mechanism="SCRAM-SHA-512",
             sasl_username=SCRAM_USER,
@@ -166,16 +172,7 @@ def test_the_password_is_left_in_no_file_of_the_broker(secure_kafka: SecureKafka
 def test_a_format_ended_by_a_signal_leaves_no_password_behind(tmp_path: Path) -> None:
     """deploy/kafka.sh stopped (SIGTERM) while the format tool runs: the argument file that
     holds the password goes with it (it stayed before the script's EXIT trap)."""
-    plaintext, controller, sasl_ssl = free_ports(3)
-    env = {
-        **os.environ,
-        "DATA": str(tmp_path),
-        "KAFKA_PORT": str(plaintext),
-        "KAFKA_CONTROLLER_PORT": str(controller),
-        "KAFKA_SASL_SSL_PORT": str(sasl_ssl),
-        "KAFKA_SCRAM_USERNAME": SCRAM_USER,
-        "KAFKA_SCRAM_PASSWORD": secrets.token_urlsafe(18),
-    }
+    env = secured_broker_env(tmp_path, secrets.token_urlsafe(18))
     argfile = tmp_path / "kafka" / "format.args"
     script = subprocess.Popen(
         [str(DEPLOY / "kafka.sh"), "up"],
