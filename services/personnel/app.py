@@ -48,11 +48,13 @@ class PersonnelSettings(ServiceSettings):
     # The most records a batch takes. A batch takes what the broker holds, so this matters
     # only with a backlog (a rebuild, a catch-up): a person is written once per batch that
     # holds her events, and the indicator service publishes a record per unit per batch.
-    # End to end on a 60-agency province (31,430 records, ad hoc, two runs each): 500 wrote
-    # 2.00 documents an event and reached 0.254-0.279 of the upsert ceiling; 2,000, 1.43 and
-    # 0.368-0.384; 5,000, 1.18-1.20 and 0.398-0.422. The 290,000-record province's rebuild:
-    # 500, 627.8 s, this service's peak memory 187 MB; 2,000, 514.3 s, 209 MB; 5,000,
-    # 538.6 s and 265 MB, over the 250 MB the service is held to (bench/RESULTS-300k.md).
+    # End to end on a 60-agency province (31,430 records, ad hoc, two runs each, the
+    # indicator service's limit the same as this one): 500 wrote 2.00 documents an event and
+    # reached 0.254-0.279 of the upsert ceiling; 2,000, 1.43 and 0.368-0.384; 5,000,
+    # 1.18-1.20 and 0.398-0.422. The 290,000-record province's rebuild: 500 (indicators
+    # 1,000), 627.8 s, this service's peak memory 187 MB; 2,000 (indicators 5,000), 514.3 s,
+    # 209 MB; 5,000 (the same), 538.6 s and 265 MB, over the 250 MB the service is held to
+    # (bench/RESULTS-300k.md).
     batch_size: int = Field(default=2000, ge=1, le=10_000)
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
     metrics_port: int = 9101
