@@ -22,13 +22,16 @@ CommandEvent = (
 
 # The write commands, with the field of each that lists the documents it writes.
 WRITTEN = {"insert": "documents", "update": "updates", "delete": "deletes"}
+# The read commands, with the field of each that names its collection.
+READ = {"find": "find", "getMore": "collection", "aggregate": "aggregate", "count": "count"}
 
 
 class StoreBusy(monitoring.CommandListener):
     """Wall time with at least one store command in flight (the union of the commands'
     intervals), the commands by name with their summed durations, and the documents each
     service's collections were sent to write (``<service>.<collection>``, the service being
-    the last word of the database's name, as the bench names them).
+    the last word of the database's name, as the bench names them), and the seconds reads of
+    each collection were in flight.
 
     Registered globally (``monitoring.register``) before the services create their clients;
     counts only the commands that end between ``start()`` and ``stop()``."""
@@ -38,14 +41,17 @@ class StoreBusy(monitoring.CommandListener):
         self.commands: Counter[str] = Counter()
         self.command_seconds: defaultdict[str, float] = defaultdict(float)
         self.written: Counter[str] = Counter()
+        self.read_seconds: defaultdict[str, float] = defaultdict(float)
         self._intervals: list[tuple[float, float]] = []
-        self._started: dict[tuple[int, int, object], float] = {}
+        # a command in flight -> when it started, and the collection it reads (if a read)
+        self._started: dict[tuple[int, int, object], tuple[float, str | None]] = {}
 
     def start(self) -> None:
         self.recording = True
         self.commands.clear()
         self.command_seconds.clear()
         self.written.clear()
+        self.read_seconds.clear()
         self._intervals = []
 
     def stop(self) -> float:
@@ -63,21 +69,26 @@ class StoreBusy(monitoring.CommandListener):
         return (event.request_id, event.operation_id or 0, event.connection_id)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self._started[self._key(event)] = time.perf_counter()
+        service = event.database_name.rsplit("_", 1)[-1]
+        names = READ.get(event.command_name)
+        read = f"{service}.{event.command.get(names)}" if names is not None else None
+        self._started[self._key(event)] = (time.perf_counter(), read)
         field = WRITTEN.get(event.command_name)
         if field is not None and self.recording:
-            service = event.database_name.rsplit("_", 1)[-1]
             collection = event.command[event.command_name]
             self.written[f"{service}.{collection}"] += len(event.command.get(field, ()))
 
     def _ended(self, event: CommandEvent) -> None:
         ended = time.perf_counter()
-        began = self._started.pop(self._key(event), None)
-        if began is None or not self.recording:
+        start = self._started.pop(self._key(event), None)
+        if start is None or not self.recording:
             return
+        began, read = start
         self._intervals.append((began, ended))
         self.commands[event.command_name] += 1
         self.command_seconds[event.command_name] += ended - began
+        if read is not None:
+            self.read_seconds[read] += ended - began
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         self._ended(event)

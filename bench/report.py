@@ -60,6 +60,14 @@ def breakdown(run: EndToEnd, upsert: float, ceiling: float) -> list[str]:
         "- store commands by time in flight (summed over concurrent ones): "
         + ", ".join(f"{name} ×{count} {seconds:.1f} s" for name, (count, seconds) in top)
     )
+    if run.read_seconds:
+        lines.append(
+            "- reads (find, getMore, aggregate, count) by time in flight, per 1,000 events: "
+            + ", ".join(
+                f"{name} {seconds * 1000 / run.events:.2f} s"
+                for name, seconds in list(run.read_seconds.items())[:6]
+            )
+        )
     written = sum(run.written.values())
     lines.append(
         f"- write statements sent per event (a document inserted, an update or a delete each):"

@@ -69,6 +69,8 @@ class EndToEnd:
     cpu_seconds: dict[str, float]  # this process, ferretdb, kafka, the rest of the machine
     store_commands: dict[str, tuple[int, float]]  # command -> (count, seconds in flight)
     written: dict[str, int]  # <service>.<collection> -> documents sent to be written
+    # <service>.<collection> -> seconds its reads (find, getMore, aggregate, count) were in flight
+    read_seconds: dict[str, float] = field(default_factory=dict)
     freshness: Freshness | None = None
     # the same events at a quarter of the end-to-end rate: where the latency stands below
     # the load that the target names
@@ -177,6 +179,7 @@ async def _measured(
             for name, count in infra.busy.commands.most_common()
         },
         written=dict(infra.busy.written.most_common()),
+        read_seconds=dict(sorted(infra.busy.read_seconds.items(), key=lambda kv: -kv[1])),
     )
 
 

@@ -4,6 +4,7 @@ end-to-end rate, and a freshness run at half the upsert ceiling."""
 from __future__ import annotations
 
 from bench.freshness import Freshness
+from bench.profile import StoreBusy
 from bench.report import at_half_the_ceiling, breakdown
 from bench.runs import EndToEnd
 
@@ -41,3 +42,51 @@ def test_half_the_ceiling_says_when_the_events_queue_and_judges_the_target() -> 
     assert "the same at half the upsert ceiling" in kept_up
     assert "queue" not in kept_up
     assert kept_up.endswith("| 40 / 90 ms | ≤ 100 / 500 ms | met |")
+
+
+def test_reads_are_told_by_collection_per_thousand_events() -> None:
+    run = EndToEnd(
+        2000,
+        4.0,
+        3.0,
+        {},
+        {"find": (10, 1.0)},
+        {},
+        read_seconds={"personnel.people": 0.8, "indicators.people": 0.2},
+    )
+    reads = [line for line in breakdown(run, 1680.0, 1600.0) if line.startswith("- reads")]
+    assert reads == [
+        "- reads (find, getMore, aggregate, count) by time in flight, per 1,000 events:"
+        " personnel.people 0.40 s, indicators.people 0.10 s"
+    ]
+
+
+class Command:
+    """The attributes of a PyMongo command event that StoreBusy reads."""
+
+    def __init__(self, name: str, command: dict[str, object], request_id: int) -> None:
+        self.command_name = name
+        self.command = {name: command.get(name), **command}
+        self.database_name = "bench_personnel"
+        self.request_id = request_id
+        self.operation_id = request_id
+        self.connection_id = ("127.0.0.1", 27017)
+
+
+def test_store_busy_sums_reads_by_collection_and_counts_writes() -> None:
+    busy = StoreBusy()
+    busy.start()
+    commands = [
+        Command("find", {"find": "people"}, 1),
+        Command("getMore", {"getMore": 7, "collection": "people"}, 2),
+        Command("find", {"find": "units"}, 3),
+        Command("update", {"update": "people", "updates": [{}, {}]}, 4),
+    ]
+    for command in commands:
+        busy.started(command)  # type: ignore[arg-type]
+    for command in commands:
+        busy.succeeded(command)  # type: ignore[arg-type]
+    busy.stop()
+    assert set(busy.read_seconds) == {"personnel.people", "personnel.units"}
+    assert busy.commands == {"find": 2, "getMore": 1, "update": 1}
+    assert busy.written == {"personnel.people": 2}
