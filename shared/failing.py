@@ -17,6 +17,12 @@ around a handler:
 
 :meth:`Failures.healthy` (the ``consumers`` check of ``/health``) is false while a
 subscriber has failed every batch for longer than ``unhealthy_after`` seconds.
+
+The sweeps (``shared.service.every``: future-dated events, unpublished changes, overdue
+recommendations, the notification calendar) run again at their interval after a failure,
+and used to be seen only in the log. :meth:`Failures.sweep_ran` counts their failures in
+``parity_sweep_failures_total{sweep}``, and :meth:`Failures.sweeps_healthy` (the ``sweeps``
+check) is false while one has failed every run for longer than ``unhealthy_after``.
 """
 
 from __future__ import annotations
@@ -67,11 +73,18 @@ class Failures:
         self._unhealthy_after = unhealthy_after
         self._monotonic = monotonic
         self._sleep = sleep
-        self._failing: dict[str, Failing] = {}
+        self._failing: dict[str, Failing] = {}  # by subscriber
+        self._sweeps_failing: dict[str, Failing] = {}  # by sweep
         self._counter = Counter(
             "parity_batch_failures",
             "Batches whose handler failed (the batch comes again after a pause)",
             ["subscriber"],
+            registry=registry,
+        )
+        self._sweep_counter = Counter(
+            "parity_sweep_failures",
+            "Runs of a sweep that failed (it runs again at its interval)",
+            ["sweep"],
             registry=registry,
         )
 
@@ -81,8 +94,7 @@ class Failures:
         try:
             yield
         except Exception as error:
-            failing = self._failing.setdefault(subscriber, Failing(self._monotonic(), 0))
-            failing.count += 1
+            failing = self._failed(self._failing, subscriber)
             self._counter.labels(subscriber=subscriber).inc()
             pause = pause_after(failing.count)
             # the error's type only: FastStream logs the error itself, and a message may
@@ -99,7 +111,32 @@ class Failures:
             raise
         self._failing.pop(subscriber, None)
 
+    def sweep_ran(self, sweep: str, *, failed: bool) -> None:
+        """After one run of ``sweep``, which logged its own failure: see the module's
+        docstring."""
+        if failed:
+            self._failed(self._sweeps_failing, sweep)
+            self._sweep_counter.labels(sweep=sweep).inc()
+        else:
+            self._sweeps_failing.pop(sweep, None)
+
     async def healthy(self) -> bool:
         """No subscriber has failed every batch for longer than ``unhealthy_after`` seconds."""
+        return self._none_failing_too_long(self._failing)
+
+    async def sweeps_healthy(self) -> bool:
+        """No sweep has failed every run for longer than ``unhealthy_after`` seconds."""
+        return self._none_failing_too_long(self._sweeps_failing)
+
+    def health_checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:
+        """The checks of ``/health`` that these failures answer."""
+        return {"consumers": self.healthy, "sweeps": self.sweeps_healthy}
+
+    def _failed(self, failing: dict[str, Failing], name: str) -> Failing:
+        entry = failing.setdefault(name, Failing(self._monotonic(), 0))
+        entry.count += 1
+        return entry
+
+    def _none_failing_too_long(self, failing: dict[str, Failing]) -> bool:
         now = self._monotonic()
-        return all(now - f.since <= self._unhealthy_after for f in self._failing.values())
+        return all(now - f.since <= self._unhealthy_after for f in failing.values())

@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.dead_letters import DeadLetters
 from shared.envelope import InboundEvent, PoisonRecord, decode_record
+from shared.failing import Failures
 from shared.kafka import make_producer
 from shared.metrics import ServiceMetrics
 from shared.settings import ServiceSettings
@@ -248,17 +249,29 @@ def run(app: AsgiFastStream, *, host: str, port: int) -> None:
         raise BrokerEnded(1)
 
 
-async def every(interval: float, action: Callable[[], Awaitable[None]], *, name: str) -> None:
+async def every(
+    interval: float,
+    action: Callable[[], Awaitable[None]],
+    *,
+    name: str,
+    failures: Failures | None = None,
+) -> None:
     """Run ``action`` every ``interval`` seconds until cancelled; a failure is logged with its
-    traceback and the action runs again at the next tick (the work it missed is still due)."""
+    traceback and the action runs again at the next tick (the work it missed is still due).
+    Each run is told to ``failures`` if given (counted, and in ``/health``: a sweep that does
+    the service's work; the gauges' readings go without)."""
     while True:
         await asyncio.sleep(interval)
+        failed = False
         try:
             await action()
         except Exception:
             log.exception("%s failed; retrying in %.1f s", name, interval)
+            failed = True
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             # cancelled while the action ran, and something in it turned that into the error
-            # just logged (PyMongo does): stop as asked
+            # just logged (PyMongo does): stop as asked, and count no failure
             raise asyncio.CancelledError
+        if failures is not None:
+            failures.sweep_ran(name, failed=failed)

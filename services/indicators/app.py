@@ -200,7 +200,9 @@ def build(
         )
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
-            asyncio.create_task(every(interval, sweep_if_owner, name="indicators sweep"))
+            asyncio.create_task(
+                every(interval, sweep_if_owner, name="indicators sweep", failures=failures)
+            )
         )
         runtime.tasks.append(
             track_consumer_lag(
@@ -218,7 +220,7 @@ def build(
     return asgi_app(
         broker,
         metrics=metrics.service,
-        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
+        health_checks={"store": runtime.clients.store_healthy, **failures.health_checks()},
         on_startup=[start],
         on_shutdown=[stop],
     )

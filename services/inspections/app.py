@@ -135,7 +135,9 @@ def build(
         await refresh_rollups(None, deps=deps)
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
-            asyncio.create_task(every(interval, lambda: sweep(deps), name="inspections sweep"))
+            asyncio.create_task(
+                every(interval, lambda: sweep(deps), name="inspections sweep", failures=failures)
+            )
         )
         runtime.tasks.append(
             track_consumer_lag(
@@ -165,7 +167,7 @@ def build(
     return asgi_app(
         broker,
         metrics=metrics.service,
-        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
+        health_checks={"store": runtime.clients.store_healthy, **failures.health_checks()},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -251,6 +251,7 @@ def build(
                     settings.check_interval_seconds,
                     lambda: check_calendar(deps=deps),
                     name="notifications calendar",  # deadline reminders, daily summaries
+                    failures=failures,
                 )
             ),
             track_consumer_lag(
@@ -280,7 +281,7 @@ def build(
     app = asgi_app(
         broker,
         metrics=metrics,
-        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
+        health_checks={"store": runtime.clients.store_healthy, **failures.health_checks()},
         on_startup=[start],
         on_shutdown=[stop],
     )

@@ -188,7 +188,9 @@ def build(
 
         interval = settings.sweep_interval_seconds
         runtime.tasks.append(
-            asyncio.create_task(every(interval, sweep_in_turn, name="personnel sweep"))
+            asyncio.create_task(
+                every(interval, sweep_in_turn, name="personnel sweep", failures=failures)
+            )
         )
         runtime.tasks.append(
             asyncio.create_task(
@@ -215,7 +217,7 @@ def build(
     return asgi_app(
         broker,
         metrics=metrics,
-        health_checks={"store": runtime.clients.store_healthy, "consumers": failures.healthy},
+        health_checks={"store": runtime.clients.store_healthy, **failures.health_checks()},
         on_startup=[start],
         on_shutdown=[stop],
     )

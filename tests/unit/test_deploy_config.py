@@ -194,6 +194,7 @@ def test_the_dashboard_panels_cover_the_operations_metrics() -> None:
         "parity_notifications_outbox_depth",
         "parity_indicator_target_gap",
         "parity_batch_failures_total",
+        "parity_sweep_failures_total",
     } <= selected
     assert any("dead_letters" in s for s in selected)
 

@@ -122,3 +122,36 @@ async def test_the_warning_names_the_errors_type_not_its_message(
     assert "hr.personnel.v1: batch failed (1 in a row" in caplog.text
     assert "ConnectionError" in caplog.text
     assert "store away" not in caplog.text
+
+
+def sweep_failures(registry: CollectorRegistry, sweep: str) -> float | None:
+    return registry.get_sample_value("parity_sweep_failures_total", {"sweep": sweep})
+
+
+async def test_a_sweep_that_fails_every_run_for_longer_than_the_limit_is_unhealthy() -> None:
+    clock, registry = Clock(), CollectorRegistry()
+    watched = failures(clock, registry)
+    watched.sweep_ran("personnel sweep", failed=True)  # since 100.0
+    clock.now = 101.0
+    watched.sweep_ran("personnel sweep", failed=True)
+    assert await watched.sweeps_healthy()  # failing for exactly the limit
+    clock.now = 101.01
+    assert not await watched.sweeps_healthy()
+    assert await watched.healthy()  # the subscribers are another check
+    assert sweep_failures(registry, "personnel sweep") == 2
+    watched.sweep_ran("personnel sweep", failed=False)
+    assert await watched.sweeps_healthy()
+    assert sweep_failures(registry, "personnel sweep") == 2
+    assert clock.slept == []  # a sweep waits its own interval, not a pause
+
+
+async def test_one_sweeps_success_does_not_clear_anothers_failures() -> None:
+    clock = Clock()
+    watched = failures(clock)
+    watched.sweep_ran("notifications calendar", failed=True)
+    watched.sweep_ran("personnel sweep", failed=False)
+    clock.now += 5
+    assert not await watched.sweeps_healthy()
+    assert set(watched.health_checks()) == {"consumers", "sweeps"}
+    assert not await watched.health_checks()["sweeps"]()
+    assert await watched.health_checks()["consumers"]()

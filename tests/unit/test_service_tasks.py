@@ -8,8 +8,10 @@ import asyncio
 import logging
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from shared import service
+from shared.failing import Failures
 from shared.service import cancel_tasks, every
 
 
@@ -32,12 +34,42 @@ async def test_every_stops_when_its_cancellation_was_turned_into_an_error() -> N
         calls += 1
         await store_call()
 
-    task = asyncio.create_task(every(0.01, action, name="calendar"))
+    registry = CollectorRegistry()
+    failures = Failures(registry=registry, unhealthy_after=60)
+    task = asyncio.create_task(every(0.01, action, name="calendar", failures=failures))
     await asyncio.sleep(0.1)  # inside the action's store call
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=2)
     assert calls == 1
+    # a stop, not a failure
+    assert registry.get_sample_value("parity_sweep_failures_total", {"sweep": "calendar"}) is None
+
+
+async def test_every_tells_each_run_to_the_failures() -> None:
+    """Two runs fail, then they succeed: counted twice, and healthy again after."""
+    registry = CollectorRegistry()
+    failures = Failures(registry=registry, unhealthy_after=0.0)
+    outcomes = [ConnectionFailure("store away"), ConnectionFailure("store away")]
+    runs: list[bool] = []
+    four_runs = asyncio.Event()
+
+    async def action() -> None:
+        runs.append(await failures.sweeps_healthy())
+        if len(runs) == 4:
+            four_runs.set()
+        if outcomes:
+            raise outcomes.pop(0)
+
+    task = asyncio.create_task(every(0.01, action, name="sweep", failures=failures))
+    try:
+        await asyncio.wait_for(four_runs.wait(), timeout=2)
+    finally:
+        await cancel_tasks([task])
+    # healthy before the first failure, failing for longer than 0 s on the second and third
+    # runs, healthy once a run succeeded
+    assert runs[:4] == [True, False, False, True]
+    assert registry.get_sample_value("parity_sweep_failures_total", {"sweep": "sweep"}) == 2
 
 
 async def test_a_task_that_goes_on_after_its_cancellation_is_cancelled_again(
