@@ -11,16 +11,34 @@ writer that dies in between leaves an entry too many, never one too few. An entr
 costs one fold that changes nothing. After a sweep has looked at the due subjects, their
 entries are moved to each document's new ``next_due`` or removed, each on condition that
 nobody changed the entry meanwhile (another replica may have just written a later one).
+
+The earliest time. Even the entries were read by every sweep, every second: on FerretDB a
+filter on ``at`` reads the whole collection, and in the bench's organisation ten times the
+province, the reads of ``people_due`` and ``inspections_due`` were in flight about 19 s of
+its 335 s end to end (bench/RESULTS.md). A document in the service's ``meta`` keeps a time
+no later than any entry's, with a version: a sweep reads that one document, and reads the
+entries only once that time has come. What keeps it safe:
+
+- a writer writes its entries, then lowers the time to theirs (``$min``) and bumps the
+  version; a writer that dies in between has not committed its events, which come again
+  (a sweep's own folds leave their due entries in place until ``reschedule``);
+- a sweep that read the entries and found none due raises the time to the earliest entry's,
+  on condition that the version is the one it read before them: a writer in between makes it
+  keep the lower time;
+- a process's start (``start``) sets the time back to the beginning, so that its first sweep
+  reads every entry, whatever a process stopped before it left undone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from shared.documents import instant, parse_instant
 from shared.store import Document, WriteRequest, bulk_write, find_by_ids
@@ -39,24 +57,49 @@ def entries_to_expect(
     return due
 
 
+# The earliest time when no entry waits: after every instant (they sort as they compare).
+NOTHING_WAITS = "9999-12-31T23:59:59.999999+00:00"
+# The earliest time that makes the next sweep read every entry: before every instant.
+READ_ALL = ""
+
+
+@dataclass(frozen=True)
+class Earliest:
+    """The earliest time as read: no entry is due before ``at``; ``version`` counts the
+    writers that lowered it."""
+
+    at: str
+    version: int
+
+
 class Agenda:
-    """The entries (``entries``) of the subject documents in ``subjects``."""
+    """The entries (``entries``) of the subject documents in ``subjects``, and their
+    earliest time in ``meta``."""
 
     def __init__(
-        self, entries: AsyncCollection[Document], subjects: AsyncCollection[Document]
+        self,
+        entries: AsyncCollection[Document],
+        subjects: AsyncCollection[Document],
+        meta: AsyncCollection[Document],
     ) -> None:
         self._entries = entries
         self._subjects = subjects
+        self._meta = meta
+        self._earliest = {"_id": f"earliest:{entries.name}"}
 
-    async def fill_once(self, done: AsyncCollection[Document]) -> None:
-        """Entries for documents written before there was an agenda, once per database
-        (``done`` records it)."""
+    async def start(self) -> None:
+        """At a process's start, before its consumers and sweeps: entries written before
+        there was an agenda (once per database), and the earliest time set back so that the
+        next sweep reads every entry."""
         marker = {"_id": f"agenda:{self._entries.name}"}
-        if await done.find_one(marker) is not None:
-            return
-        cursor = self._subjects.find({"next_due": {"$ne": None}}, {"next_due": 1})
-        await self.expect({d["_id"]: parse_instant(d["next_due"]) async for d in cursor})
-        await done.replace_one(marker, {"filled": True}, upsert=True)
+        if await self._meta.find_one(marker) is None:
+            cursor = self._subjects.find({"next_due": {"$ne": None}}, {"next_due": 1})
+            await self.expect({d["_id"]: parse_instant(d["next_due"]) async for d in cursor})
+            await self._meta.replace_one(marker, {"filled": True}, upsert=True)
+        try:
+            await self._meta.insert_one({**self._earliest, "at": READ_ALL, "version": 0})
+        except DuplicateKeyError:
+            await self._lower_earliest(READ_ALL)
 
     async def expect(self, due: Mapping[str, datetime]) -> None:
         """Make sure each subject is looked at when its time given comes."""
@@ -65,11 +108,35 @@ class Agenda:
             for subject, at in due.items()
         ]
         await bulk_write(self._entries, requests)
+        if due:
+            await self._lower_earliest(instant(min(due.values())))
 
     async def due(self, now: datetime) -> dict[str, str]:
-        """The subjects due by ``now``, with their entries' times as stored."""
-        cursor = self._entries.find({"at": {"$lte": instant(now)}})
-        return {doc["_id"]: doc["at"] async for doc in cursor}
+        """The subjects due by ``now``, with their entries' times as stored. Reads the
+        entries only when the earliest time has come (or there is none: an agenda whose
+        process did not ``start``)."""
+        earliest = await self.earliest()
+        if earliest is not None and earliest.at > instant(now):
+            return {}
+        entries = {doc["_id"]: doc["at"] async for doc in self._entries.find({})}
+        due = {subject: at for subject, at in entries.items() if at <= instant(now)}
+        if not due and earliest is not None:
+            await self.raise_earliest(earliest, min(entries.values(), default=NOTHING_WAITS))
+        return due
+
+    async def earliest(self) -> Earliest | None:
+        doc = await self._meta.find_one(self._earliest)
+        return Earliest(doc["at"], int(doc["version"])) if doc is not None else None
+
+    async def raise_earliest(self, read: Earliest, at: str) -> bool:
+        """Set the earliest time to ``at``, the earliest entry's read after ``read``, unless
+        a writer lowered it since; whether it was set."""
+        unchanged = {**self._earliest, "version": read.version}
+        result = await self._meta.update_one(unchanged, {"$set": {"at": at}})
+        return result.matched_count == 1
+
+    async def _lower_earliest(self, at: str) -> None:
+        await self._meta.update_one(self._earliest, {"$min": {"at": at}, "$inc": {"version": 1}})
 
     async def reschedule(self, seen: Mapping[str, str]) -> None:
         """After the subjects ``seen`` by ``due`` were folded: each entry moves to its

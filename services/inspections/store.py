@@ -37,7 +37,7 @@ class InspectionsStore:
         self.unit_status = db["unit_inspection_status"]
         self._meta = db["meta"]
         # when inspections with a future-dated event or a deadline are next due
-        self.agenda = Agenda(db["inspections_due"], self.inspections)
+        self.agenda = Agenda(db["inspections_due"], self.inspections, self._meta)
 
     async def create_indexes(self) -> None:
         await self.inspections.create_index([("named_units", ASCENDING)])
@@ -80,7 +80,7 @@ class InspectionsStore:
         return found
 
     async def build_agenda(self) -> None:
-        await self.agenda.fill_once(self._meta)
+        await self.agenda.start()
 
     async def count_by(self, collection: str, field: str, values: Iterable[str]) -> dict[str, int]:
         target = self.inspections if collection == "inspections" else self.recommendations

@@ -73,8 +73,8 @@ class PersonnelStore:
         self._unpublished = db["unpublished"]
         # when units and people with future-dated events are next due (shared/agenda.py)
         self._agendas = {
-            "units": Agenda(db["units_due"], self.units),
-            "people": Agenda(db["people_due"], self.people),
+            "units": Agenda(db["units_due"], self.units, self._meta),
+            "people": Agenda(db["people_due"], self.people, self._meta),
         }
         self.ties = UnitTies(db["unit_people"], self.people)
         # tells this process's markers from another replica's with the same revision
@@ -162,10 +162,10 @@ class PersonnelStore:
         self._tree = KnownTree(version, {**documents, **fresh}, directory)
 
     async def build_lookups(self) -> None:
-        """Once per database: agenda entries and ties for the documents written before
-        there were any."""
+        """At the start: agenda entries and ties for the documents written before there were
+        any (once per database), and the agendas' earliest times set back (shared/agenda.py)."""
         for agenda in self._agendas.values():
-            await agenda.fill_once(self._meta)
+            await agenda.start()
         await self.ties.fill_once(self._meta)
 
     async def expect_due(self, collection: str, due: Mapping[str, datetime]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from pymongo import AsyncMongoClient
+import pytest
+from pymongo import AsyncMongoClient, monitoring
 
 from services.personnel.store import PersonnelStore
-from shared.agenda import Agenda, entries_to_expect
+from shared.agenda import NOTHING_WAITS, Agenda, entries_to_expect
 from shared.documents import instant
 from shared.store import Document
 
@@ -18,7 +20,7 @@ async def test_due_entries_move_on_or_go_unless_a_writer_changed_them(
     mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
     db = mongo[database_name]
-    agenda = Agenda(db["people_due"], db["people"])
+    agenda = Agenda(db["people_due"], db["people"], db["meta"])
     await agenda.expect({"P1": NOW - timedelta(hours=1), "P2": NOW, "P3": NOW + timedelta(days=1)})
     seen = await agenda.due(NOW)
     assert set(seen) == {"P1", "P2"}
@@ -74,3 +76,80 @@ async def test_a_database_written_before_agendas_gets_them_once(
     await db["people"].insert_one({"_id": "P3", "rev": 1, "history": [], "next_due": instant(NOW)})
     await store.build_lookups()  # done already: P3 is not picked up from its document
     assert set(await store.due("people", NOW)) == {"P1"}
+
+
+class EntryReads(monitoring.CommandListener):
+    """Counts the reads of the entries (``people_due``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find" and event.command["find"] == "people_due":
+            self.count += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+async def watched(mongodb_url: str, database_name: str) -> AsyncIterator[tuple[Agenda, EntryReads]]:
+    """An agenda on a client whose reads of the entries are counted."""
+    reads = EntryReads()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongodb_url, event_listeners=[reads])
+    db = client[database_name]
+    yield Agenda(db["people_due"], db["people"], db["meta"]), reads
+    await client.close()
+
+
+async def test_a_sweep_reads_the_entries_only_once_the_earliest_time_has_come(
+    watched: tuple[Agenda, EntryReads],
+) -> None:
+    agenda, reads = watched
+    await agenda.start()
+    await agenda.expect({"P1": NOW + timedelta(days=1)})
+    assert await agenda.due(NOW) == {}  # read: the start set the earliest time back
+    assert reads.count == 1
+    assert await agenda.due(NOW) == {}  # not read: P1's time, the earliest, has not come
+    assert await agenda.due(NOW + timedelta(hours=23)) == {}
+    assert reads.count == 1
+    assert set(await agenda.due(NOW + timedelta(days=1))) == {"P1"}
+    assert reads.count == 2
+    # a writer's earlier entry lowers the earliest time
+    await agenda.expect({"P0": NOW - timedelta(hours=1)})
+    assert set(await agenda.due(NOW)) == {"P0"}
+    assert reads.count == 3
+
+
+async def test_a_writer_between_a_sweeps_read_and_its_raise_keeps_the_earlier_time(
+    watched: tuple[Agenda, EntryReads],
+) -> None:
+    agenda, _ = watched
+    await agenda.start()
+    assert await agenda.due(NOW) == {}  # nothing waits: the earliest time goes past all
+    read = await agenda.earliest()
+    assert read is not None
+    assert read.at == NOTHING_WAITS
+    await agenda.expect({"P2": NOW})  # between a sweep's read of the time and its raise
+    assert not await agenda.raise_earliest(read, NOTHING_WAITS)
+    assert set(await agenda.due(NOW)) == {"P2"}
+
+
+async def test_a_start_makes_the_next_sweep_read_every_entry(
+    watched: tuple[Agenda, EntryReads], mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """An entry whose writer stopped before lowering the earliest time is found by the
+    next process."""
+    agenda, _ = watched
+    await agenda.start()
+    await agenda.expect({"P1": NOW + timedelta(days=1)})
+    assert await agenda.due(NOW) == {}
+    await mongo[database_name]["people_due"].insert_one({"_id": "P9", "at": instant(NOW)})
+    assert await agenda.due(NOW) == {}  # this process does not know of it
+    db = mongo[database_name]
+    restarted = Agenda(db["people_due"], db["people"], db["meta"])
+    await restarted.start()
+    assert set(await restarted.due(NOW)) == {"P9"}
