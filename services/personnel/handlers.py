@@ -26,7 +26,7 @@ from services.personnel.changes import Change, ChangeSink, person_change
 from services.personnel.documents import Document, person_fields
 from services.personnel.domain.people import fold_person
 from services.personnel.store import PersonnelStore
-from services.personnel.ties import TieChange, ties_to_add
+from services.personnel.ties import TieChange, newly_ahead, ties_to_add
 from shared.agenda import entries_to_expect
 from shared.aio import gather_all
 from shared.clock import Clock
@@ -106,7 +106,9 @@ async def apply_person_events(
                 continue
             writes.append(Write(subject, current.rev, fields, history))
         await deps.store.expect_due("people", new_due(writes, stored))
-        await deps.store.ties.add(ties_to_add(_tie_changes(writes, stored)))
+        await deps.store.ties.add(
+            ties_to_add(_tie_changes(writes, stored)), ahead=newly_ahead(_pending(writes, stored))
+        )
         # a write with new events needs no marker: uncommitted, they come again from Kafka,
         # and their redelivery re-sends the current state
         unannounced = [w for w in writes if not outcome[w.subject][0]]
@@ -163,6 +165,13 @@ def new_due(writes: list[Write], stored: Mapping[str, Stored]) -> dict[str, date
 def _tie_changes(writes: list[Write], stored: Mapping[str, Stored]) -> list[TieChange]:
     before = {subject: s.fields.get("tied_units") for subject, s in stored.items()}
     return [(w.subject, w.fields["tied_units"], before.get(w.subject)) for w in writes]
+
+
+def _pending(
+    writes: list[Write], stored: Mapping[str, Stored]
+) -> list[tuple[list[str], list[str] | None]]:
+    before = {subject: s.fields.get("pending_units") for subject, s in stored.items()}
+    return [(w.fields["pending_units"], before.get(w.subject)) for w in writes]
 
 
 async def announce(collection: str, writes: list[Write], *, deps: Collaborators) -> dict[str, str]:

@@ -76,7 +76,7 @@ class PersonnelStore:
             "units": Agenda(db["units_due"], self.units, self._meta),
             "people": Agenda(db["people_due"], self.people, self._meta),
         }
-        self.ties = UnitTies(db["unit_people"], self.people)
+        self.ties = UnitTies(db["unit_people"], self.people, db["units_ahead"])
         # tells this process's markers from another replica's with the same revision
         self._writer = uuid.uuid4().hex[:12]
         self._tree: KnownTree | None = None
@@ -167,6 +167,8 @@ class PersonnelStore:
         for agenda in self._agendas.values():
             await agenda.start()
         await self.ties.fill_once(self._meta)
+        registered = (await self.unit_directory())[0].registered
+        await self.ties.fill_ahead_once(self._meta, set(registered))
 
     async def expect_due(self, collection: str, due: Mapping[str, datetime]) -> None:
         await self._agendas[collection].expect(due)
@@ -235,6 +237,6 @@ class PersonnelStore:
         ties are never removed (ties.py), and an agenda entry can outlive its event
         (shared/agenda.py)."""
         registered = (await self.unit_directory())[0].registered
-        pending = await self.ties.people_tied_to_any_but(set(registered))
+        pending = await self.ties.people_tied_to_units_ahead_but(set(registered))
         waiting = sum([await agenda.count() for agenda in self._agendas.values()])
         return pending, waiting

@@ -131,14 +131,16 @@ class TiesWithAHook(UnitTies):
     """Runs something once, just before the next ties are added."""
 
     def __init__(self, db: Any) -> None:
-        super().__init__(db["unit_people"], db["people"])
+        super().__init__(db["unit_people"], db["people"], db["units_ahead"])
         self.before_adding: Callable[[], Awaitable[None]] | None = None
 
-    async def add(self, people_by_unit: Mapping[str, Iterable[str]]) -> None:
+    async def add(
+        self, people_by_unit: Mapping[str, Iterable[str]], *, ahead: Iterable[str] = ()
+    ) -> None:
         if self.before_adding is not None and people_by_unit:
             run, self.before_adding = self.before_adding, None
             await run()
-        await super().add(people_by_unit)
+        await super().add(people_by_unit, ahead=ahead)
 
 
 async def test_a_unit_closed_by_another_writer_while_a_person_is_tied_to_it_reaches_her(

@@ -20,16 +20,18 @@ async def test_ties_are_added_once_and_read_by_unit(
     mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
     db = mongo[database_name]
-    ties = UnitTies(db["unit_people"], db["people"])
-    await ties.add({"D1": ["P1", "P2"], "D2": ["P2"]})
-    await ties.add({"D1": ["P2", "P3"]})  # P2 again: kept once
+    ties = UnitTies(db["unit_people"], db["people"], db["units_ahead"])
+    await ties.add({"D1": ["P1", "P2"], "D2": ["P2"]}, ahead={"D2"})
+    await ties.add({"D1": ["P2", "P3"]}, ahead={"D2"})  # P2 again, D2 again: kept once
     assert await db["unit_people"].find_one({"_id": "D1"}) == {
         "_id": "D1",
         "people": ["P1", "P2", "P3"],
     }
     assert await ties.people_tied_to(["D2"]) == ["P2"]
     assert await ties.people_tied_to(["D1", "D2", "D9"]) == ["P1", "P2", "P3"]
-    assert await ties.people_tied_to_any_but({"D1"}) == 1  # P2, through D2
+    assert [d async for d in db["units_ahead"].find({})] == [{"_id": "D2"}]
+    assert await ties.people_tied_to_units_ahead_but(set()) == 1  # P2, through D2
+    assert await ties.people_tied_to_units_ahead_but({"D2"}) == 0  # D2 registered since
 
 
 async def test_a_database_written_before_ties_gets_them_once(
@@ -48,6 +50,9 @@ async def test_a_database_written_before_ties_gets_them_once(
     await db["people"].insert_one({"_id": "P3", "rev": 1, "history": [], "tied_units": ["D1"]})
     await store.build_lookups()  # done already: P3 is not picked up from its document
     assert await store.ties.people_tied_to(["D1"]) == ["P1", "P2"]
+    # no unit is registered: every unit tied to is one named ahead, and P1, P2 wait
+    assert sorted([d["_id"] async for d in db["units_ahead"].find({})]) == ["A", "D1"]
+    assert (await store.count_pending())[0] == 2
 
 
 async def test_the_service_keeps_ties_with_its_people(
