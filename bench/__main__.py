@@ -5,7 +5,8 @@ services in this process, then freshness on the loaded province (at half the end
 rate, three runs pooled; a quarter of it; half the upsert ceiling; and idle); the raw
 consume ceiling of the same records; a full rebuild by three service processes (their
 peak memory and a py-spy profile), then freshness on those processes at half the
-end-to-end rate (the services as deployed); the larger organisation end to end; the personnel
+end-to-end rate (the services as deployed); the province end to end again, by three service
+processes started before its records; the larger organisation end to end; the personnel
 service alone; the raw upsert ceiling again, to show how far the machine's speed moved
 during the run.
 """
@@ -37,6 +38,7 @@ from bench.runs import (
     INBOUND,
     DeployedFreshness,
     Infra,
+    deployed_end_to_end,
     end_to_end,
     personnel_alone,
     rebuild,
@@ -115,15 +117,21 @@ async def run(settings: BenchSettings) -> report.Results:
             # from offset 0 means the topics between the services too: the indicator
             # service rebuilds its people from the people topic
             await recreate_topics(kafka, internal_topics())
-            deployed = DeployedFreshness(
+            deployed_freshness = DeployedFreshness(
                 as_of_today(snapshot, province),
                 events=settings.freshness_events,
                 runs=settings.freshness_runs,
                 rate=province_run.per_second / 2,
                 ceiling_rate=upsert.per_second,
             )
-            rebuilt = await rebuild(infra, log_dir, profile=settings.profile, freshness=deployed)
+            rebuilt = await rebuild(
+                infra, log_dir, profile=settings.profile, freshness=deployed_freshness
+            )
             say(f"   {rebuilt.seconds:.1f} s, peak memory {rebuilt.peak_resident_mb}")
+            say("2b. province end to end, the services as deployed (a process each)")
+            await recreate_topics(kafka, all_topics(kafka.partitions))
+            deployed = await deployed_end_to_end(infra, province, log_dir)
+            say(f"   {deployed.per_second:.1f} events/s ({deployed.seconds:.1f} s)")
             larger = generate_province(settings.seed, settings.larger_shape())
             say(f"5. larger organisation {settings.larger_shape()}: {len(larger.records)} records")
             await recreate_topics(kafka, all_topics(kafka.partitions))
@@ -153,6 +161,7 @@ async def run(settings: BenchSettings) -> report.Results:
         upsert_array=upsert_array,
         province=province_run,
         rebuild=rebuilt,
+        deployed=deployed,
         larger=larger_run,
         personnel=personnel_run,
         finished=report.now(),

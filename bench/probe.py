@@ -65,6 +65,25 @@ class LagProbe:
         partitions = [tp for topic in topics for tp in await self.partitions(topic)]
         return sum((await self._consumer.end_offsets(partitions)).values())
 
+    async def wait_joined(
+        self, groups: Sequence[str], *, timeout: float, check: Callable[[], None]
+    ) -> None:
+        """Until every group is stable with a member: its consumers started and were given
+        their partitions. ``check`` runs at every look (it raises if a process died)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            check()
+            joined = set()
+            for response in await self._admin.describe_consumer_groups(list(groups)):
+                for group in response.to_object()["groups"]:
+                    if group["state"] == "Stable" and group["members"]:
+                        joined.add(group["group"])
+            if joined >= set(groups):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not joined after {timeout:.0f} s: {set(groups) - joined}")
+            await asyncio.sleep(0.2)
+
     async def wait_settled(
         self,
         groups: Groups,

@@ -141,6 +141,51 @@ async def end_to_end(
         await drop_databases(infra.mongo, names)
 
 
+@dataclass
+class Deployed:
+    """The end to end of a province by the services as deployed."""
+
+    events: int
+    seconds: float
+    cpu_seconds: dict[str, float]
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds
+
+
+async def deployed_end_to_end(infra: Infra, province: Province, log_dir: Path) -> Deployed:
+    """The end to end with the services as deployed: a process each (on the system clock),
+    started on empty topics (the caller recreates them) and joined to their groups before
+    the first record; then every record of ``province`` produced, until the feed settled.
+    The in-process end to end hosts the three services on one event loop, beside the
+    bench's producer."""
+    names = Names.fresh("deployed")
+    processes = start_processes(
+        names, kafka=infra.kafka, mongodb_url=infra.mongodb_url, log_dir=log_dir
+    )
+
+    def alive() -> None:
+        for service in processes:
+            service.check_alive()
+
+    try:
+        await infra.probe.wait_joined(list(names.groups()), timeout=120, check=alive)
+        meter = CpuMeter(infra.infra_pids)
+        before = {s.name: cpu_seconds(s.pid) for s in processes}
+        meter.start()
+        started = time.monotonic()
+        await produce(infra.producer, province.records)
+        seconds = await infra.probe.wait_settled(
+            names.groups(), started=started, timeout=infra.settle_timeout, check=alive
+        )
+        used = meter.stop({s.name: cpu_seconds(s.pid) - before[s.name] for s in processes})
+    finally:
+        await stop_processes(processes)
+        await drop_databases(infra.mongo, names)
+    return Deployed(len(province.records), seconds, used)
+
+
 async def personnel_alone(infra: Infra, province: Province) -> EndToEnd:
     """The personnel service alone: the HR records produced, until its groups committed
     everything (the inspection records are produced too, and nobody reads them)."""

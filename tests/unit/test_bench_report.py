@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bench.freshness import Freshness
 from bench.profile import StoreBusy
-from bench.report import at_half_the_ceiling, breakdown
-from bench.runs import EndToEnd
+from bench.report import at_half_the_ceiling, breakdown, deployed_rows
+from bench.runs import Deployed, EndToEnd
 
 
 def test_the_writes_per_event_bound_the_rate() -> None:
@@ -90,3 +90,11 @@ def test_store_busy_sums_reads_by_collection_and_counts_writes() -> None:
     assert set(busy.read_seconds) == {"personnel.people", "personnel.units"}
     assert busy.commands == {"find": 2, "getMore": 1, "update": 1}
     assert busy.written == {"personnel.people": 2}
+
+
+def test_the_end_to_end_as_deployed_is_judged_against_the_same_ceiling() -> None:
+    rate, ratio = deployed_rows(Deployed(16000, 20.0, {}), ceiling=1600.0)
+    assert "| 800.0 events/s (16000 in 20.0 s) |" in rate
+    assert ratio == "| 2 | as deployed ÷ lower ceiling (1,600/s) | 0.500 | ≥ 0.5 | met |"
+    _, slower = deployed_rows(Deployed(16000, 21.0, {}), ceiling=1600.0)
+    assert slower.endswith("| 0.476 | ≥ 0.5 | **missed** |")
