@@ -12,10 +12,9 @@ costs one fold that changes nothing. After a sweep has looked at the due subject
 entries are moved to each document's new ``next_due`` or removed, each on condition that
 nobody changed the entry meanwhile (another replica may have just written a later one).
 
-The earliest time. Even the entries were read by every sweep, every second: on FerretDB a
-filter on ``at`` reads the whole collection, and in the bench's organisation ten times the
-province, the reads of ``people_due`` and ``inspections_due`` were in flight about 19 s of
-its 335 s end to end (bench/RESULTS.md). A document in the service's ``meta`` keeps a time
+The earliest time. Even the entries were read by every sweep, every second, and on
+FerretDB a filter on ``at`` reads the whole collection: 21 ms for 700 entries, 57 ms for
+2,000 here, against 1.3 ms for one document by ``_id``. A document in the service's ``meta`` keeps a time
 no later than any entry's, with a version: a sweep reads that one document, and reads the
 entries only once that time has come. What keeps it safe:
 
