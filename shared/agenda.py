@@ -14,9 +14,9 @@ nobody changed the entry meanwhile (another replica may have just written a late
 
 The earliest time. Even the entries were read by every sweep, every second, and on
 FerretDB a filter on ``at`` reads the whole collection: 21 ms for 700 entries, 57 ms for
-2,000 here, against 1.3 ms for one document by ``_id``. A document in the service's ``meta`` keeps a time
-no later than any entry's, with a version: a sweep reads that one document, and reads the
-entries only once that time has come. What keeps it safe:
+2,000 here, against 1.3 ms for one document by ``_id``. A document in the service's
+``meta`` keeps a time no later than any entry's, with a version: a sweep reads that one
+document, and reads the entries only once that time has come. What keeps it safe:
 
 - a writer writes its entries, then lowers the time to theirs (``$min``) and bumps the
   version; a writer that dies in between has not committed its events, which come again
