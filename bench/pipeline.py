@@ -168,6 +168,12 @@ def start_processes(
     return started
 
 
+def check_all_alive(processes: Sequence[ServiceProcess]) -> None:
+    """Raise, with its log's tail, if one of ``processes`` exited."""
+    for service in processes:
+        service.check_alive()
+
+
 async def stop_processes(processes: Sequence[ServiceProcess], timeout: float = 20.0) -> None:
     """SIGTERM each process this bench started, then SIGKILL what is left after ``timeout``."""
     for service in processes:

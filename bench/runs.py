@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import os
 import time
@@ -20,6 +21,7 @@ from bench.freshness import Freshness, appointments, measure, pooled
 from bench.machine import CpuMeter, cpu_seconds, peak_resident_mb
 from bench.pipeline import (
     Names,
+    check_all_alive,
     drop_databases,
     in_process,
     produce,
@@ -164,11 +166,7 @@ async def deployed_end_to_end(infra: Infra, province: Province, log_dir: Path) -
     processes = start_processes(
         names, kafka=infra.kafka, mongodb_url=infra.mongodb_url, log_dir=log_dir
     )
-
-    def alive() -> None:
-        for service in processes:
-            service.check_alive()
-
+    alive = functools.partial(check_all_alive, processes)
     try:
         await infra.probe.wait_joined(list(names.groups()), timeout=120, check=alive)
         meter = CpuMeter(infra.infra_pids)
@@ -302,11 +300,7 @@ async def rebuild(
                 sampler = Sampler(service.pid, log_dir / f"{names.run}-{service.name}.pyspy")
                 if sampler.start():
                     samplers.append((service.name, sampler))
-
-        def alive() -> None:
-            for service in processes:
-                service.check_alive()
-
+        alive = functools.partial(check_all_alive, processes)
         seconds = await infra.probe.wait_settled(
             names.groups(), started=started, timeout=infra.settle_timeout, check=alive
         )
