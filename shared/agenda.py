@@ -40,7 +40,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from shared.documents import instant, parse_instant
-from shared.store import Document, WriteRequest, bulk_write, find_by_ids
+from shared.store import Document, WriteRequest, bulk_write, find_by_ids, once_per_database
 
 
 def entries_to_expect(
@@ -90,11 +90,12 @@ class Agenda:
         """At a process's start, before its consumers and sweeps: entries written before
         there was an agenda (once per database), and the earliest time set back so that the
         next sweep reads every entry."""
-        marker = {"_id": f"agenda:{self._entries.name}"}
-        if await self._meta.find_one(marker) is None:
+
+        async def fill() -> None:
             cursor = self._subjects.find({"next_due": {"$ne": None}}, {"next_due": 1})
             await self.expect({d["_id"]: parse_instant(d["next_due"]) async for d in cursor})
-            await self._meta.replace_one(marker, {"filled": True}, upsert=True)
+
+        await once_per_database(self._meta, f"agenda:{self._entries.name}", fill)
         try:
             await self._meta.insert_one({**self._earliest, "at": READ_ALL, "version": 0})
         except DuplicateKeyError:

@@ -7,7 +7,7 @@ single-document atomic writes, bulk writes, indexes, simple aggregations.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,3 +271,16 @@ async def next_counter(collection: AsyncCollection[Document], name: str) -> int:
     if doc is None:  # an upsert returning the document after it always has one
         raise RuntimeError(f"{collection.name}: the counter {name} was not written")
     return int(doc["version"])
+
+
+async def once_per_database(
+    done: AsyncCollection[Document], name: str, fill: Callable[[], Awaitable[None]]
+) -> None:
+    """Run ``fill`` unless a marker ``name`` in ``done`` says it ran in this database; the
+    marker is written after it, so a fill cut short runs again at the next start (a lookup
+    filled for documents written before it existed)."""
+    marker = {"_id": name}
+    if await done.find_one(marker) is not None:
+        return
+    await fill()
+    await done.replace_one(marker, {"filled": True}, upsert=True)

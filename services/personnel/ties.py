@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.store import Document, WriteRequest, bulk_write, find_by_ids
+from shared.store import Document, WriteRequest, bulk_write, find_by_ids, once_per_database
 
 # (person, tied_units about to be written, tied_units stored before or None)
 TieChange = tuple[str, Sequence[str], Sequence[str] | None]
@@ -67,24 +67,24 @@ class UnitTies:
     async def fill_once(self, done: AsyncCollection[Document]) -> None:
         """Entries for people written before there were ties, once per database (``done``
         records it)."""
-        marker = {"_id": f"ties:{self._entries.name}"}
-        if await done.find_one(marker) is not None:
-            return
-        cursor = self._people.find({}, {"tied_units": 1})
-        await self.add(
-            ties_to_add([(d["_id"], d.get("tied_units", []), None) async for d in cursor])
-        )
-        await done.replace_one(marker, {"filled": True}, upsert=True)
+
+        async def fill() -> None:
+            cursor = self._people.find({}, {"tied_units": 1})
+            await self.add(
+                ties_to_add([(d["_id"], d.get("tied_units", []), None) async for d in cursor])
+            )
+
+        await once_per_database(done, f"ties:{self._entries.name}", fill)
 
     async def fill_ahead_once(self, done: AsyncCollection[Document], registered: set[str]) -> None:
         """The units ahead for entries written before there was ``ahead``, once per database
         (``done`` records it)."""
-        marker = {"_id": f"ahead:{self._ahead.name}"}
-        if await done.find_one(marker) is not None:
-            return
-        units = [d["_id"] async for d in self._entries.find({}, {"_id": 1})]
-        await self.add({}, ahead={u for u in units if u not in registered})
-        await done.replace_one(marker, {"filled": True}, upsert=True)
+
+        async def fill() -> None:
+            units = [d["_id"] async for d in self._entries.find({}, {"_id": 1})]
+            await self.add({}, ahead={u for u in units if u not in registered})
+
+        await once_per_database(done, f"ahead:{self._ahead.name}", fill)
 
     async def add(
         self, people_by_unit: Mapping[str, Iterable[str]], *, ahead: Iterable[str] = ()
