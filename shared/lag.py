@@ -39,6 +39,7 @@ import logging
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -89,11 +90,15 @@ def consumer_lag_gauge(registry: CollectorRegistry) -> Gauge:
 class LagProbe:
     """Reads committed, log start and end offsets; one instance per running task."""
 
-    def __init__(self, settings: KafkaSettings, *, client_id: str) -> None:
+    def __init__(self, settings: KafkaSettings, *, client_id: str, **consumer_options: Any) -> None:
         options = client_options(settings)
         self._admin = AIOKafkaAdminClient(client_id=client_id, **options)
         self._consumer = AIOKafkaConsumer(
-            client_id=client_id, group_id=None, enable_auto_commit=False, **options
+            client_id=client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            **options,
+            **consumer_options,
         )
 
     async def start(self) -> None:

@@ -6,24 +6,29 @@ Run it with ``parity-personnel`` (or ``python -m services.personnel``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import Field
 
+from services.personnel.catch_up import catch_up
 from services.personnel.changes import ChangeSink, KafkaChangeSink
-from services.personnel.handlers import Collaborators, apply_person_events, by_subject
+from services.personnel.handlers import (
+    Collaborators,
+    Handler,
+    apply_person_events,
+    by_subject,
+)
 from services.personnel.outbox import publish_unpublished
 from services.personnel.store import PersonnelStore
 from services.personnel.unit_handlers import apply_unit_events
 from shared.clock import Clock, SystemClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
-from shared.envelope import InboundEvent
 from shared.failing import Failures
 from shared.kafka import groups_per_topic, make_broker, topic_group
 from shared.lag import track_consumer_lag
@@ -60,6 +65,9 @@ class PersonnelSettings(ServiceSettings):
     metrics_port: int = 9101
     # people kept as last written, to spare reading them again (recent.py); 0: none
     recent_people: int = Field(default=80_000, ge=0)
+    # On a first start on a backlog (no group committed anything), the records read and
+    # held at once by the bulk catch-up (catch_up.py); 0: none, the subscribers read it.
+    catch_up_records: int = Field(default=20_000, ge=0)
 
 
 @dataclass
@@ -103,14 +111,6 @@ async def count_waiting(deps: Collaborators) -> None:
     pending, waiting = await deps.store.count_pending()
     deps.metrics.pending_references.set(pending)
     deps.metrics.waiting_future_events.set(waiting)
-
-
-class Handler(Protocol):
-    """``apply_person_events`` and ``apply_unit_events``: new events by subject, applied."""
-
-    async def __call__(
-        self, new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
-    ) -> None: ...
 
 
 def consumer_groups(group_id: str) -> dict[str, list[str]]:
@@ -181,6 +181,14 @@ def build(
             sender=producer, clock=clock, counter=metrics.dead_letters
         )
         deps = runtime.deps
+        if settings.catch_up_records:
+            await catch_up(
+                kafka=settings.kafka,
+                group_id=settings.group_id,
+                at_most=settings.catch_up_records,
+                deps=deps,
+                dead_letters=runtime.dead_letters,
+            )
 
         async def sweep_in_turn() -> None:
             async with runtime.writer:

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from services.personnel.changes import Change, ChangeSink, person_change
 from services.personnel.documents import Document, person_fields
@@ -50,6 +51,14 @@ class Collaborators:
     changes: ChangeSink
     clock: Clock
     metrics: ServiceMetrics
+
+
+class Handler(Protocol):
+    """``apply_person_events`` and ``apply_unit_events``: new events by subject, applied."""
+
+    async def __call__(
+        self, new_events: Mapping[str, Sequence[InboundEvent]], *, deps: Collaborators
+    ) -> None: ...
 
 
 def by_subject(events: Iterable[InboundEvent]) -> dict[str, list[InboundEvent]]:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import bson
 from bson.codec_options import CodecOptions
@@ -67,6 +68,17 @@ class RecentPeople:
             self._kept.move_to_end(write.subject)
         while len(self._kept) > self._size:
             self._kept.popitem(last=False)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Keep nobody meanwhile: a bulk catch-up (catch_up.py) writes each person once and
+        reads nobody again; kept, the 290,000-record province's people took the service to
+        267 MB."""
+        size, self._size = self._size, 0
+        try:
+            yield
+        finally:
+            self._size = size
 
     def drop(self, subjects: Iterable[str]) -> None:
         for subject in subjects:

@@ -40,6 +40,15 @@ def test_size_zero_keeps_nothing() -> None:
     assert recent.get(["P1"]) == {}
 
 
+def test_while_paused_nobody_is_kept_and_afterwards_they_are_again() -> None:
+    recent = RecentPeople(10)
+    with recent.paused():
+        recent.keep([written("P1")])
+    assert recent.get(["P1"]) == {}
+    recent.keep([written("P2")])
+    assert set(recent.get(["P2"])) == {"P2"}
+
+
 def test_a_person_comes_back_as_a_read_of_the_document_written_would_return_them() -> None:
     entry = HistoryEntry(
         key="evt-1",
