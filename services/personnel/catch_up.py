@@ -26,9 +26,9 @@ What keeps it safe: nothing is committed before everything up to the ends is app
 process stopped meanwhile leaves no offsets and its successor starts again (what was
 written is recognised by its events' keys, shared/history.py). A replica that starts
 meanwhile finds no offsets either and does the same; the two take turns on each document
-by revision (store.py). If a replica joined the groups and committed meanwhile, the commit
-of the ends moves its offsets back at worst (records read again, never skipped), or Kafka
-refuses it and the start fails, to be made again on the replica's offsets. Two topics
+by revision (store.py). If a replica joined a group meanwhile, Kafka refuses the ends
+(commits from outside a group are taken only while it has no members): the replica reads
+from its own offsets, and what was applied here comes again as duplicates. Two topics
 read one after the other reach what streaming would: a person folded before her unit's
 event is folded again by it, and a person folded after it sees the unit as it is.
 """
@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.personnel.handlers import (
     Collaborators,
@@ -159,8 +159,11 @@ class Backlog(LagProbe):
 
 async def commit_ends(
     settings: KafkaSettings, group: str, ends: Mapping[TopicPartition, int]
-) -> None:
-    """Commit ``ends`` for ``group`` without joining it (a consumer assigned by hand)."""
+) -> bool:
+    """Commit ``ends`` for ``group`` without joining it (a consumer assigned by hand);
+    whether Kafka took them. It refuses them while the group has members: a replica joined
+    meanwhile and reads from its own offsets, so what this start applied comes again, as
+    duplicates."""
     consumer = AIOKafkaConsumer(
         client_id=CLIENT_ID, group_id=group, enable_auto_commit=False, **client_options(settings)
     )
@@ -168,6 +171,12 @@ async def commit_ends(
     try:
         consumer.assign(list(ends))
         await consumer.commit(dict(ends))
+        return True
+    except CommitFailedError as refused:
+        log.warning(
+            "catch-up: %s did not take its offsets (%s): a member joined it", group, refused
+        )
+        return False
     finally:
         await consumer.stop()
 
@@ -189,6 +198,8 @@ async def catch_up(
         if not await backlog.committed_nothing(groups.values()):
             return False
         total = await backlog.mark_ends(list(groups))
+        if not total:
+            return False  # the subscribers start at the beginning
         log.info("catching up in bulk on %d records before the subscribers start", total)
 
         async def apply(records: Sequence[Record], handler: Handler) -> None:

@@ -1,17 +1,21 @@
 """The personnel service's bulk catch-up (services/personnel/catch_up.py) on the real Kafka and
 FerretDB: a province produced before the service first starts is applied with each person
-written once, as the independent recomputation says, and a catch-up that fails commits
-nothing, so the next start does it again."""
+written once, as the independent recomputation says; a catch-up that fails commits
+nothing, so the next start does it again; empty topics are left to the subscribers; and
+the ends are not committed over a member that joined a group meanwhile."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from services.personnel.app import build, consumer_groups
-from services.personnel.catch_up import catch_up
+from services.personnel.catch_up import catch_up, commit_ends
 from services.personnel.changes import Change
 from services.personnel.store import PersonnelStore
 from shared.clock import ManualClock
@@ -25,7 +29,7 @@ from shared.store import Document
 from tests import reference
 from tests.generator import Province, ProvinceShape, generate_province
 from tests.integration.conftest import personnel_settings
-from tests.integration.kafka_tools import read_to_end, wait_consumed
+from tests.integration.kafka_tools import eventually, read_to_end, wait_consumed
 from tests.integration.personnel_wiring import ListSink, collaborators
 from tests.integration.province_pipeline import produce_province
 from tests.integration.test_province import person_view, reference_view
@@ -36,6 +40,17 @@ PROVINCE: Province = generate_province(11, ProvinceShape(agencies=2, years=2))
 @pytest.fixture
 async def produced(fresh_topics: None, producer: AIOKafkaProducer) -> None:
     await produce_province(producer, PROVINCE)
+
+
+@pytest.fixture
+async def dead_letters(kafka_settings: KafkaSettings) -> AsyncIterator[DeadLetters]:
+    producer = make_producer(kafka_settings, service="test")
+    await producer.start()
+    try:
+        counter = make_metrics("test").dead_letters
+        yield DeadLetters(sender=producer, clock=ManualClock(PROVINCE.now), counter=counter)
+    finally:
+        await producer.stop()
 
 
 async def committed(kafka: KafkaSettings, group: str) -> dict[TopicPartition, int]:
@@ -92,55 +107,38 @@ async def test_a_backlog_is_applied_with_each_person_written_once(
 async def test_a_failed_catch_up_commits_nothing_and_the_next_start_does_it_again(
     produced: None,
     kafka_settings: KafkaSettings,
-    mongodb_url: str,
     database_name: str,
     mongo: AsyncMongoClient[Document],
+    dead_letters: DeadLetters,
 ) -> None:
     group_id = "test-catch-up-" + database_name
     store = PersonnelStore(mongo[database_name])
     await store.create_indexes()
     await store.build_lookups()
-    producer = make_producer(kafka_settings, service="test")
-    await producer.start()
-    try:
-        dead_letters = DeadLetters(
-            sender=producer, clock=ManualClock(PROVINCE.now), counter=make_metrics("t").dead_letters
-        )
-        refusing = RefusesAfter(1)
-        with pytest.raises(RuntimeError, match="refused"):
-            await catch_up(
-                kafka=kafka_settings,
-                group_id=group_id,
-                at_most=400,
-                deps=collaborators(store, refusing),
-                dead_letters=dead_letters,
-            )
-        assert refusing.published, "it failed part-way, after some people were written"
-        for group in consumer_groups(group_id):
-            assert await committed(kafka_settings, group) == {}
-        assert await catch_up(
+
+    async def start(changes: ListSink) -> bool:
+        deps = collaborators(store, changes)
+        return await catch_up(
             kafka=kafka_settings,
             group_id=group_id,
             at_most=400,
-            deps=collaborators(store),
+            deps=deps,
             dead_letters=dead_letters,
         )
-        await assert_matches_the_recomputation(mongo, database_name)
-        # the groups now start where the backlog ended, and a later start skips the bulk
-        for group, (topic,) in consumer_groups(group_id).items():
-            offsets = await committed(kafka_settings, group)
-            assert sum(offsets.values()) == sum(1 for r in PROVINCE.records if r.topic == topic), (
-                topic
-            )
-        assert not await catch_up(
-            kafka=kafka_settings,
-            group_id=group_id,
-            at_most=400,
-            deps=collaborators(store),
-            dead_letters=dead_letters,
-        )
-    finally:
-        await producer.stop()
+
+    refusing = RefusesAfter(1)
+    with pytest.raises(RuntimeError, match="refused"):
+        await start(refusing)
+    assert refusing.published, "it failed part-way, after some people were written"
+    for group in consumer_groups(group_id):
+        assert await committed(kafka_settings, group) == {}
+    assert await start(ListSink())
+    await assert_matches_the_recomputation(mongo, database_name)
+    # the groups now start where the backlog ended, and a later start skips the bulk
+    for group, (topic,) in consumer_groups(group_id).items():
+        offsets = await committed(kafka_settings, group)
+        assert sum(offsets.values()) == sum(1 for r in PROVINCE.records if r.topic == topic)
+    assert not await start(ListSink())
 
 
 class RefusesAfter(ListSink):
@@ -157,3 +155,43 @@ class RefusesAfter(ListSink):
                 raise RuntimeError("the change topic refused")
             self.published += 1
         await super().publish(changes)
+
+
+async def test_the_ends_are_not_committed_over_a_member_that_joined_meanwhile(
+    fresh_topics: None, kafka_settings: KafkaSettings
+) -> None:
+    group = f"test-catch-up-member-{uuid.uuid4().hex[:8]}"
+    member = AIOKafkaConsumer(
+        PERSONNEL_TOPIC, group_id=group, enable_auto_commit=False, **client_options(kafka_settings)
+    )
+    await member.start()
+    try:
+
+        async def assigned() -> set[TopicPartition]:
+            await member.getmany(timeout_ms=100)
+            return set(member.assignment())
+
+        ends = {tp: 0 for tp in await eventually(assigned, bool)}
+        assert not await commit_ends(kafka_settings, group, ends)
+        assert await committed(kafka_settings, group) == {}
+    finally:
+        await member.stop()
+    # with the group empty again, the ends are taken
+    assert await commit_ends(kafka_settings, group, ends)
+    assert await committed(kafka_settings, group) == ends
+
+
+async def test_empty_topics_are_left_to_the_subscribers(
+    fresh_topics: None,
+    kafka_settings: KafkaSettings,
+    database_name: str,
+    mongo: AsyncMongoClient[Document],
+    dead_letters: DeadLetters,
+) -> None:
+    group_id = "test-catch-up-" + database_name
+    deps = collaborators(PersonnelStore(mongo[database_name]))
+    assert not await catch_up(
+        kafka=kafka_settings, group_id=group_id, at_most=400, deps=deps, dead_letters=dead_letters
+    )
+    for group in consumer_groups(group_id):
+        assert await committed(kafka_settings, group) == {}
