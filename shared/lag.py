@@ -117,8 +117,13 @@ class LagProbe:
             raise LookupError(f"topic {topic}: no partitions (error {described['error_code']})")
         return [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
 
+    async def committed(self, group: str) -> dict[TopicPartition, int]:
+        """The offsets ``group`` has committed (partitions with none left out)."""
+        offsets = await self._admin.list_consumer_group_offsets(group)
+        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
     async def lag(self, group: str, topics: Collection[str]) -> dict[str, int]:
-        committed = await self._admin.list_consumer_group_offsets(group)
+        committed = await self.committed(group)
         result = {}
         for topic in topics:
             partitions = await self.partitions(topic)
@@ -129,9 +134,7 @@ class LagProbe:
                     PartitionOffsets(
                         log_start=starts[tp],
                         end=ends[tp],
-                        committed=committed[tp].offset
-                        if tp in committed and committed[tp].offset >= 0
-                        else None,
+                        committed=committed.get(tp),
                     )
                     for tp in partitions
                 ]

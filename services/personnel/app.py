@@ -21,7 +21,7 @@ from services.personnel.handlers import (
     Collaborators,
     Handler,
     apply_person_events,
-    by_subject,
+    apply_records,
 )
 from services.personnel.outbox import publish_unpublished
 from services.personnel.store import PersonnelStore
@@ -37,9 +37,7 @@ from shared.service import (
     Clients,
     asgi_app,
     cancel_tasks,
-    decode_batch,
     every,
-    observe_latency,
     records_of,
     run,
 )
@@ -151,10 +149,8 @@ def build(
         async with failures.watch(topic):
             deps, dead_letters = runtime.ready()
             records = records_of(msg.raw_message)
-            valid = await decode_batch(records, dead_letters=dead_letters)
             async with runtime.writer:
-                await apply(by_subject(e for e, _ in valid), deps=deps)
-            observe_latency(deps.metrics, [r for _, r in valid])
+                await apply_records(records, apply, deps=deps, dead_letters=dead_letters)
 
     @subscriber(UNITS_TOPIC)
     async def on_units(msg: KafkaMessage) -> None:

@@ -39,26 +39,21 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from services.personnel.handlers import (
-    Collaborators,
-    Handler,
-    apply_person_events,
-    by_subject,
-)
+from services.personnel.handlers import Collaborators, apply_person_events, apply_records
 from services.personnel.unit_handlers import apply_unit_events
 from shared.backoff import doubling_wait
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
 from shared.dead_letters import DeadLetters
 from shared.kafka import client_options, records_to_end, topic_group
 from shared.lag import LagProbe
-from shared.service import Record, decode_batch, observe_latency
+from shared.service import Record
 from shared.settings import KafkaSettings
 
 log = logging.getLogger("parity.personnel")
@@ -88,21 +83,19 @@ def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-async def committed_offsets(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartition, Any]:
-    """The group's committed offsets, asked again while Kafka answers with a retriable
-    error (a new group's coordinator not elected yet, say), for ``COORDINATOR_WAIT``
-    seconds at most."""
+async def asking_again(ask: Callable[[], Awaitable[T]], what: str) -> T:
+    """``ask()``, again while Kafka answers with a retriable error (a new group's
+    coordinator not elected yet, say), for ``COORDINATOR_WAIT`` seconds at most."""
     deadline = time.monotonic() + COORDINATOR_WAIT
     failures = 0
     while True:
         try:
-            offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
-            return offsets
+            return await ask()
         except KafkaError as error:
             if not error.retriable or time.monotonic() > deadline:
                 raise
             failures += 1
-            log.info("catch-up: %s asking for %s's offsets; again", error, group)
+            log.info("catch-up: %s asking for %s; again", error, what)
             await asyncio.sleep(doubling_wait(failures, first=0.1, longest=2.0))
 
 
@@ -124,8 +117,7 @@ class Backlog(LagProbe):
     async def committed_nothing(self, groups: Iterable[str]) -> bool:
         """Whether none of ``groups`` has committed an offset."""
         for group in groups:
-            offsets = await committed_offsets(self._admin, group)
-            if any(meta.offset >= 0 for meta in offsets.values()):
+            if await asking_again(partial(self.committed, group), f"{group}'s offsets"):
                 return False
         return True
 
@@ -202,11 +194,7 @@ async def catch_up(
             return False  # the subscribers start at the beginning
         log.info("catching up in bulk on %d records before the subscribers start", total)
 
-        async def apply(records: Sequence[Record], handler: Handler) -> None:
-            valid = await decode_batch(records, dead_letters=dead_letters)
-            await handler(by_subject(event for event, _ in valid), deps=deps)
-            observe_latency(deps.metrics, [record for _, record in valid])
-
+        apply = partial(apply_records, deps=deps, dead_letters=dead_letters)
         # units first, all together: each batch of them re-derives the tree
         for partition in backlog.marked(UNITS_TOPIC):
             for chunk in chunks(await backlog.read(partition), at_most):

@@ -31,10 +31,12 @@ from services.personnel.ties import TieChange, newly_ahead, ties_to_add
 from shared.agenda import entries_to_expect
 from shared.aio import gather_all
 from shared.clock import Clock
+from shared.dead_letters import DeadLetters
 from shared.documents import Stored, Write, empty, new_anomalies
 from shared.envelope import InboundEvent
 from shared.history import applied_of, merge_into_history
 from shared.metrics import ServiceMetrics
+from shared.service import Record, decode_batch, observe_latency
 
 log = logging.getLogger("parity.personnel")
 
@@ -66,6 +68,16 @@ def by_subject(events: Iterable[InboundEvent]) -> dict[str, list[InboundEvent]]:
     for event in events:
         grouped[event.subject].append(event)
     return grouped
+
+
+async def apply_records(
+    records: Sequence[Record], apply: Handler, *, deps: Collaborators, dead_letters: DeadLetters
+) -> None:
+    """Decode records of a topic (poison to its DLQ) and ``apply`` their events by subject:
+    a subscriber's batch, or a pass of the catch-up (catch_up.py)."""
+    valid = await decode_batch(records, dead_letters=dead_letters)
+    await apply(by_subject(event for event, _ in valid), deps=deps)
+    observe_latency(deps.metrics, [record for _, record in valid])
 
 
 def count_outcome(

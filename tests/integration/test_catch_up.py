@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from services.personnel.app import build, consumer_groups
@@ -23,6 +22,7 @@ from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
 from shared.dead_letters import DeadLetters
 from shared.internal import PERSON_CHANGED
 from shared.kafka import client_options, make_producer
+from shared.lag import LagProbe
 from shared.metrics import make_metrics
 from shared.settings import KafkaSettings
 from shared.store import Document
@@ -54,13 +54,12 @@ async def dead_letters(kafka_settings: KafkaSettings) -> AsyncIterator[DeadLette
 
 
 async def committed(kafka: KafkaSettings, group: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(**client_options(kafka))
-    await admin.start()
+    probe = LagProbe(kafka, client_id="tests-catch-up")
+    await probe.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group)
-        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+        return await probe.committed(group)
     finally:
-        await admin.close()
+        await probe.close()
 
 
 async def assert_matches_the_recomputation(mongo: AsyncMongoClient[Document], db: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import GroupAuthorizationFailedError, GroupCoordinatorNotAvailableError
 
-from services.personnel.catch_up import chunks, committed_offsets, passes_for, taken_by
+from services.personnel.catch_up import asking_again, chunks, passes_for, taken_by
 
 
 def record(key: bytes | None, offset: int) -> ConsumerRecord[bytes, bytes]:
@@ -63,12 +63,12 @@ class Admin:
 
 async def test_a_coordinator_not_ready_yet_is_asked_again() -> None:
     admin = Admin(GroupCoordinatorNotAvailableError(), GroupCoordinatorNotAvailableError())
-    assert await committed_offsets(admin, "g") == {}
+    assert await asking_again(lambda: admin.list_consumer_group_offsets("g"), "offsets") == {}
     assert admin.asked == 3
 
 
 async def test_an_error_that_will_not_pass_is_raised_at_once() -> None:
     admin = Admin(GroupAuthorizationFailedError())
     with pytest.raises(GroupAuthorizationFailedError):
-        await committed_offsets(admin, "g")
+        await asking_again(lambda: admin.list_consumer_group_offsets("g"), "offsets")
     assert admin.asked == 1
