@@ -5,7 +5,7 @@
 It rebuilds the tally from the people topic and the stored facts in one pass (no
 differences applied), at the instant the service last published at (so that time passing
 since, a training ageing out, is not taken for drift), computes every unit's status, and
-compares it with the last record the service published (``unit_status`` and
+compares it with the last record the service published (its snapshot and
 ``indicator_history``). Exit status 0 when they agree, 1 with the differences listed.
 The service itself runs the same comparison when it is given its partitions, and
 publishes what differs; this command only reports.

@@ -18,21 +18,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from services.indicators.domain.contributions import Rules
 from services.indicators.domain.indicators import indicator_values
-from services.indicators.domain.publication import Seen, content_of, is_news
+from services.indicators.domain.publication import Published, Seen, content_of, is_news
 from services.indicators.domain.tally import PAUSE_EVERY, Steps, Tally, advance
 from services.indicators.feed import RecordSink, indicator_record
 from services.indicators.metrics import IndicatorMetrics, gauged_units, observe_targets
 from services.indicators.people import PeopleLog
-from services.indicators.store import IndicatorsStore, Published
+from services.indicators.store import SNAPSHOT_EVERY, IndicatorsStore
 from shared.clock import VIETNAM, Clock
 from shared.internal import InternalChange, PersonChanged, UnitChanged, UnitInspectionStatus
 from shared.plans import Plan
-from shared.store import Document
 
 log = logging.getLogger("parity.indicators")
 
@@ -44,6 +43,8 @@ class Province:
     tally: Tally
     published: dict[str, Seen] = field(default_factory=dict)  # unit -> its last record
     recorded_at: datetime | None = None  # the instant the store says records are computed at
+    last_page: int = 0  # the history's last page (see store.py)
+    snapshot_page: int = 0  # the page the store's snapshot stands at
     # A batch or sweep failed half-way (Kafka or the store down): the tally may hold facts
     # whose records were never published or recorded, and the batch that comes again would
     # find nothing new in them. Or the partitions were just assigned. The next batch or
@@ -173,18 +174,18 @@ async def _reload(*, deps: Collaborators) -> None:
 
 async def _last_published(tally: Tally, *, deps: Collaborators) -> dict[str, Seen]:
     """What was last published of every unit; the plan gauges set from it."""
+    index = await deps.store.published_index(tally.organisation.units)
+    province = deps.province
+    province.last_page, province.snapshot_page = index.last_page, index.snapshot_page or 0
+    if index.snapshot_page is None:  # a new store, or one written before pages: read once
+        await deps.store.save_snapshot(index.last_page, index.seen)
+        province.snapshot_page = index.last_page
     roots = _roots(tally)
-    gauged = gauged_units(deps.plans, roots)
-    contents: dict[str, Document] = {}  # of these units only: the rest is not kept
-
-    def keep(published: Published) -> Seen:
-        if published.unit_id in gauged:
-            contents[published.unit_id] = published.content
-        return Seen.of(published.version, published.content)
-
-    seen = await deps.store.load_published_as(keep, tally.organisation.units)
+    gauged = {u: index.seen[u] for u in gauged_units(deps.plans, roots) if u in index.seen}
+    records = await deps.store.records(gauged)
+    contents = {unit_id: record.content for unit_id, record in records.items()}
     observe_targets(deps.metrics, deps.plans, roots, contents)
-    return seen
+    return index.seen
 
 
 def _roots(tally: Tally) -> list[str]:
@@ -260,12 +261,33 @@ async def _publish_news(unit_ids: list[str], *, deps: Collaborators, now: dateti
     await deps.feed.publish(
         [indicator_record(r.content, version=r.version, as_of=as_of) for r in records]
     )
-    await deps.store.save_published((r, as_of.isoformat(), _utc(as_of)) for r in records)
-    published.update(candidates)
+    await _record_page(records, candidates, deps=deps, as_of=as_of)
     deps.metrics.records_published.inc(len(records))
     # a gauge moves only when its unit's record does
     contents = {record.unit_id: record.content for record in records}
     observe_targets(deps.metrics, deps.plans, _roots(tally), contents)
+
+
+async def _record_page(
+    records: list[Published], candidates: dict[str, Seen], *, deps: Collaborators, as_of: datetime
+) -> None:
+    """Write the records published as the history's next page, and every
+    ``SNAPSHOT_EVERY`` pages what is kept of them all."""
+    province = deps.province
+    number = province.last_page + 1
+    written = await deps.store.save_page(
+        number, records, as_of=as_of.isoformat(), as_of_utc=_utc(as_of)
+    )
+    province.last_page = written
+    province.published.update({u: replace(s, page=written) for u, s in candidates.items()})
+    if written != number:
+        # Another replica published page ``number`` (a rebalance): this one has not seen
+        # its records. No snapshot from here; the next batch or sweep reloads.
+        log.warning("indicators: page %d was written by another replica; reloading", number)
+        province.stale = True
+    elif written - province.snapshot_page >= SNAPSHOT_EVERY:
+        await deps.store.save_snapshot(written, province.published)
+        province.snapshot_page = written
 
 
 def _now(deps: Collaborators) -> datetime:

@@ -1,6 +1,8 @@
 """The indicator history as values, and the province as it stood at a cut-off (pure).
 
-A history document is one published feed record (contract section 4) plus ``as_of_utc``.
+A history document is a page of the feed records one publication published (contract
+section 4), with their ``as_of`` and ``as_of_utc``; one written before pages is one record
+with its own (services/indicators/store.py).
 "As of a date" means: for each unit, its latest record published before the end of that
 date in Asia/Ho_Chi_Minh (the next local midnight), never the state of today.
 """
@@ -11,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+from bson.errors import InvalidBSON
 
 from shared.clock import VIETNAM
 from shared.documents import unpacked
@@ -71,6 +75,23 @@ def parse_record(document: Mapping[str, Any]) -> UnitStatus:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise HistoryError(f"history record {document.get('_id')!r}: {error!r}") from None
+
+
+def parse_document(document: Mapping[str, Any]) -> list[UnitStatus]:
+    """A history document's records as values: a page's, or the one it is (written before
+    pages); :class:`HistoryError` when it is malformed."""
+    if "records" not in document:
+        return [parse_record(document)]
+    name = document.get("_id")
+    try:
+        entries = unpacked(document["records"])["records"]
+        as_of_utc = document["as_of_utc"]
+        return [
+            parse_record({**entry, "_id": f"{name} {entry.get('unit_id')}", "as_of_utc": as_of_utc})
+            for entry in entries
+        ]
+    except (KeyError, TypeError, AttributeError, InvalidBSON) as error:
+        raise HistoryError(f"history page {name!r}: {error!r}") from None
 
 
 def end_of_day(day: date) -> datetime:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.reporting.history import UnitStatus, parse_record, utc_text
+from services.reporting.history import UnitStatus, parse_document, utc_text
 from shared.store import Document
 
 HISTORY = "indicator_history"
@@ -19,9 +19,10 @@ class HistorySource:
         self._db = db
 
     async def records_before(self, cutoff: datetime) -> list[UnitStatus]:
-        """Every history record published before ``cutoff``, in no particular order."""
+        """Every history record published before ``cutoff``, in no particular order (a
+        record published again after a restart may be there twice)."""
         query = {"as_of_utc": {"$lt": utc_text(cutoff)}}
-        return [parse_record(d) async for d in self._db[HISTORY].find(query)]
+        return [r async for d in self._db[HISTORY].find(query) for r in parse_document(d)]
 
     async def is_empty(self) -> bool:
         return await self._db[HISTORY].find_one({}, projection={"_id": 1}) is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,9 @@ class ListPeople:
 class FailingRecord(IndicatorsStore):
     """The store going away after the records were published, before they were recorded."""
 
-    async def save_published(self, records: Iterable[tuple[Published, str, str]]) -> None:
+    async def save_page(
+        self, number: int, records: Sequence[Published], *, as_of: str, as_of_utc: str
+    ) -> int:
         raise ConnectionError("the store went away")
 
 
@@ -291,3 +293,65 @@ async def test_a_replica_whose_clock_is_behind_does_not_turn_time_back(
 
     as_of = {datetime.fromisoformat(json.loads(v)["data"]["as_of"]) for _, _, v, _ in feed.records}
     assert as_of == {new_year}
+
+
+async def test_a_replica_whose_page_number_was_taken_reloads_before_it_publishes_again(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """Two replicas briefly both publishing (a rebalance): the one that finds its page
+    number taken has missed the other's pages, and reloads before its next publication,
+    so its versions go on from the other's."""
+    db = mongo[database_name]
+    clock = ManualClock(NOW)
+    people = ListPeople()
+    first, _ = started(db, clock, people)
+    await apply_changes([unit(u) for u in TREE], deps=first, people_end=people.end)
+    second, second_feed = started(db, clock, people)
+    await sweep(deps=second)  # its reload: it knows page 1
+    for name in ("W1", "W2"):  # the first replica's pages 2 and 3: A at version 3
+        woman = people.published(person(name, home="D1", positions=(("D1", "head"),)))
+        await apply_changes([woman], deps=first, people_end=people.end)
+    man = people.published(person("M1", gender="male", home="D2", positions=(("D2", "head"),)))
+    await apply_changes([man], deps=second, people_end=people.end)
+    assert versions(second_feed)["A"] == 2  # what it knew: A at version 1
+    assert second.province.stale
+    assert second.province.last_page == 4
+
+    clock.advance(timedelta(minutes=1))
+    other = people.published(
+        person("M2", gender="male", home="D2", positions=(("D2", "deputy_head"),))
+    )
+    await apply_changes([other], deps=second, people_end=people.end)
+    assert not second.province.stale
+    # its reload publishes A with all three people as version 4 (after the first
+    # replica's 3), then the batch version 5; without the reload, version 3 twice
+    assert [v for u, v in contents(second_feed) if u == "A"] == [2, 4, 5]
+
+
+async def test_a_store_written_before_pages_is_read_once_and_versions_go_on_from_it(
+    mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    """Records a document each, with their checkpoints, as written before pages: the
+    first start reads them, writes its snapshot, and publishes what differs as the
+    versions after them."""
+    db = mongo[database_name]
+    for unit_id in TREE:
+        content = {"unit_id": unit_id, "active": True, "indicators": {}}
+        await db["indicator_history"].insert_one(
+            {"_id": f"{unit_id}:16", "version": 16, "as_of": "x", "as_of_utc": "y", **content}
+        )
+        await db["unit_status"].insert_one({"_id": unit_id, "version": 16, "as_of": "x"})
+    clock = ManualClock(NOW)
+    people = ListPeople()
+    deps, feed = started(db, clock, people)
+    await apply_changes([unit(u) for u in TREE], deps=deps, people_end=people.end)
+    assert versions(feed) == dict.fromkeys(TREE, 17)
+    snapshot = await db["meta"].find_one({"_id": "published"})
+    assert snapshot is not None
+    assert snapshot["page"] == 0  # written on that start, before its first page
+    again, again_feed = started(db, clock, people)
+    await sweep(deps=again)
+    assert again_feed.records == []
+    assert {u: p.version for u, p in (await again.store.load_published()).items()} == dict.fromkeys(
+        TREE, 17
+    )

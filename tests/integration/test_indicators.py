@@ -139,12 +139,16 @@ async def test_feed_new_year_poison_and_drift_check(
     rules = indicators.settings.rules()
     people = PeopleTopic(kafka_settings)
     assert await check(store, people, PLANS, rules, indicators.clock) == 0
+    # D2's last record, altered where the history holds it (its page)
+    page = (await store.published_index()).seen["D2"].page
     history = indicators.db["indicator_history"]
-    d2 = await history.find({"unit_id": "D2"}).sort("version", -1).to_list(1)
-    assert d2 != []
-    tampered = unpacked(d2[0]["indicators"])
-    tampered["female_staff_share"]["numerator"] = 7
-    await history.update_one({"_id": d2[0]["_id"]}, {"$set": {"indicators": packed(tampered)}})
+    stored = await history.find_one({"page": page})
+    assert stored is not None
+    records = unpacked(stored["records"])["records"]
+    d2 = max((r for r in records if r["unit_id"] == "D2"), key=lambda r: r["version"])
+    d2["indicators"]["female_staff_share"]["numerator"] = 7
+    tampered = packed({"records": records})
+    await history.update_one({"_id": stored["_id"]}, {"$set": {"records": tampered}})
     assert await check(store, people, PLANS, rules, indicators.clock) == 1
 
 

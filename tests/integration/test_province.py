@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from services.indicators.store import CHECKPOINT_EVERY, IndicatorsStore
+from services.indicators.store import SNAPSHOT_EVERY, IndicatorsStore
 from services.personnel.app import build as build_personnel
 from services.personnel.app import consumer_groups as personnel_groups
 from shared.clock import ManualClock
@@ -108,12 +108,16 @@ async def test_the_feed_matches_the_independent_recomputation(
     indicators_db = mongo[f"{pipeline.database}_indicators"]
     stored = await IndicatorsStore(indicators_db).load_published(latest)
     assert {u: p.version for u, p in stored.items()} == {u: s["version"] for u, s in latest.items()}
-    # How many versions a unit reaches depends on how the records were batched, so which
-    # units have a checkpoint does too; each one's is its last CHECKPOINT_EVERY-th version.
-    checkpoints = {d["_id"]: d["version"] async for d in indicators_db["unit_status"].find()}
-    versions = {u: s["version"] for u, s in latest.items()}
-    assert checkpoints == {
-        u: v - v % CHECKPOINT_EVERY for u, v in versions.items() if v >= CHECKPOINT_EVERY
+    # The snapshot stands at a page every SNAPSHOT_EVERY-th, the pages after it are fewer,
+    # and it and they say the same as the records read.
+    snapshot = await indicators_db["meta"].find_one({"_id": "published"})
+    assert snapshot is not None
+    pages = await indicators_db["indicator_history"].count_documents({})
+    assert snapshot["page"] % SNAPSHOT_EVERY == 0
+    assert pages - SNAPSHOT_EVERY < snapshot["page"] <= pages
+    index = await IndicatorsStore(indicators_db).published_index()
+    assert {u: s.version for u, s in index.seen.items()} == {
+        u: p.version for u, p in stored.items()
     }
 
     # Every poison record is on its dead-letter topic, and nothing else is.

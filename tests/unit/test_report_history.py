@@ -12,6 +12,7 @@ from services.reporting.history import (
     Tree,
     UnitStatus,
     end_of_day,
+    parse_document,
     parse_record,
     snapshot,
     snapshots,
@@ -93,6 +94,27 @@ def test_a_record_reads_the_same_with_its_indicators_packed_as_stored_or_not() -
     assert parse_record(stored).indicators["female_staff_share"].denominator == 4
     with pytest.raises(HistoryError, match="U-1:2"):
         parse_record(plain | {"indicators": "not a document"})
+
+
+def test_a_page_is_read_as_its_records_and_a_record_of_before_pages_as_itself() -> None:
+    at = "2025-01-01T00:00:00.000000+00:00"
+    entries = []
+    for unit_id, version in (("U-1", 3), ("U-2", 1)):
+        entry = {k: v for k, v in document(unit_id, version, at).items() if k != "as_of_utc"}
+        entries.append({k: v for k, v in entry.items() if k not in ("_id", "as_of")})
+    page = {
+        "_id": "page:000000000007",
+        "page": 7,
+        "as_of": "ignored",
+        "as_of_utc": at,
+        "records": bytes(packed({"records": entries})),  # as PyMongo reads it
+    }
+    assert parse_document(page) == [record("U-1", 3, at), record("U-2", 1, at)]
+    assert parse_document(document("U-1", 2, at)) == [record("U-1", 2, at)]
+    with pytest.raises(HistoryError, match="page:000000000007"):
+        parse_document(page | {"records": b"not bson"})
+    with pytest.raises(HistoryError, match="page:000000000007 U-2"):
+        parse_document(page | {"records": packed({"records": [entries[0], {"unit_id": "U-2"}]})})
 
 
 def test_the_tree_of_a_snapshot_follows_its_parent_links_and_skips_closed_units() -> None:

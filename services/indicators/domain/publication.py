@@ -43,15 +43,25 @@ def fingerprint(content: Content) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """What is kept of a unit's last published record."""
+    """What is kept of a unit's last published record, and where the history holds it."""
 
     version: int
     active: bool
     fingerprint: bytes
+    page: int = 0  # the history page with the record (0: one written as its own document)
 
     @classmethod
-    def of(cls, version: int, content: Content) -> Seen:
-        return cls(version, bool(content["active"]), fingerprint(content))
+    def of(cls, version: int, content: Content, *, page: int = 0) -> Seen:
+        return cls(version, bool(content["active"]), fingerprint(content), page)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A record as published: its unit, version and content (the rest of it is ``as_of``)."""
+
+    unit_id: str
+    version: int
+    content: Content
 
 
 def is_news(unit: UnitChanged, candidate: Seen, last: Seen | None) -> bool:
