@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import Field
 
+from services.personnel.behind import catch_up_behind, full
 from services.personnel.catch_up import catch_up
 from services.personnel.changes import ChangeSink, KafkaChangeSink
 from services.personnel.handlers import (
@@ -63,8 +66,10 @@ class PersonnelSettings(ServiceSettings):
     metrics_port: int = 9101
     # people kept as last written, to spare reading them again (recent.py); 0: none
     recent_people: int = Field(default=80_000, ge=0)
-    # On a first start on a backlog (no group committed anything), the records read and
-    # held at once by the bulk catch-up (catch_up.py); 0: none, the subscribers read it.
+    # The records read and held at once by a bulk catch-up: on a first start on a backlog
+    # (no group committed anything, catch_up.py), and after a full batch of people with
+    # at least this many more behind it in a partition (behind.py); 0: neither, the
+    # subscribers read it all in batches.
     catch_up_records: int = Field(default=20_000, ge=0)
 
 
@@ -145,12 +150,27 @@ def build(
         )
 
     async def handle(msg: KafkaMessage, topic: str, apply: Handler) -> None:
-        """Decode a batch of ``topic`` and apply it, the writer lock held."""
+        """Decode a batch of ``topic`` and apply it, the writer lock held; after a full
+        batch of people, the backlog behind it in bulk (behind.py)."""
         async with failures.watch(topic):
             deps, dead_letters = runtime.ready()
             records = records_of(msg.raw_message)
+            bound = partial(apply_records, deps=deps, dead_letters=dead_letters)
             async with runtime.writer:
-                await apply_records(records, apply, deps=deps, dead_letters=dead_letters)
+                await bound(records, apply)
+                consumer = msg.consumer
+                if (
+                    topic == PERSONNEL_TOPIC
+                    and full(records, settings.batch_size)
+                    and isinstance(consumer, AIOKafkaConsumer)  # not FastStream's test one
+                ):
+                    await catch_up_behind(
+                        consumer,
+                        kafka=settings.kafka,
+                        at_most=settings.catch_up_records,
+                        deps=deps,
+                        apply=bound,
+                    )
 
     @subscriber(UNITS_TOPIC)
     async def on_units(msg: KafkaMessage) -> None:

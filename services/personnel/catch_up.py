@@ -46,7 +46,12 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from services.personnel.handlers import Collaborators, apply_person_events, apply_records
+from services.personnel.handlers import (
+    Collaborators,
+    Handler,
+    apply_person_events,
+    apply_records,
+)
 from services.personnel.unit_handlers import apply_unit_events
 from shared.backoff import doubling_wait
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC
@@ -62,6 +67,7 @@ CLIENT_ID = "parity-personnel-catch-up"
 FETCH_BYTES = 32 * 1024 * 1024
 COORDINATOR_WAIT = 60.0
 T = TypeVar("T")
+Apply = Callable[[Sequence[Record], Handler], Awaitable[None]]  # apply_records, bound
 
 
 def passes_for(records: int, at_most: int) -> int:
@@ -121,17 +127,23 @@ class Backlog(LagProbe):
                 return False
         return True
 
+    def mark(
+        self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+    ) -> None:
+        """Take these partitions, to be read from ``starts`` up to ``ends``."""
+        self._consumer.assign(list(ends))
+        self.starts, self.ends = dict(starts), dict(ends)
+
     async def mark_ends(self, topics: Iterable[str]) -> int:
         """Take the topics' partitions with their starts and ends; how many records lie
         between."""
         partitions = [tp for topic in topics for tp in await self.partitions(topic)]
-        self._consumer.assign(partitions)
-        self.starts = await self._consumer.beginning_offsets(partitions)
-        self.ends = await self._consumer.end_offsets(partitions)
-        return sum(self.ends[tp] - self.starts[tp] for tp in partitions)
+        starts = await self._consumer.beginning_offsets(partitions)
+        self.mark(starts, await self._consumer.end_offsets(partitions))
+        return sum(self.size(tp) for tp in partitions)
 
     def marked(self, topic: str) -> list[TopicPartition]:
-        """The topic's partitions taken by :meth:`mark_ends`, in order."""
+        """The topic's partitions taken by :meth:`mark` or :meth:`mark_ends`, in order."""
         return sorted((tp for tp in self.ends if tp.topic == topic), key=lambda tp: tp.partition)
 
     def size(self, partition: TopicPartition) -> int:
@@ -147,6 +159,18 @@ class Backlog(LagProbe):
         async for chunk in records_to_end(self._consumer, partition, chunk=5000, until=end):
             kept += [record for record in chunk if keep(record)]
         return kept
+
+
+async def apply_in_passes(
+    backlog: Backlog, partition: TopicPartition, at_most: int, apply: Apply
+) -> int:
+    """Apply a marked partition of people, in as many passes as hold ``at_most`` records
+    at a time, each pass taking the keys that hash to it; how many passes."""
+    passes = passes_for(backlog.size(partition), at_most)
+    for this_pass in range(passes):
+        taken = await backlog.read(partition, keep=taken_by(this_pass, passes))
+        await apply(taken, apply_person_events)
+    return passes
 
 
 async def commit_ends(
@@ -201,10 +225,7 @@ async def catch_up(
                 await apply(chunk, apply_unit_events)
         with deps.store.recent_people.paused():
             for partition in backlog.marked(PERSONNEL_TOPIC):
-                passes = passes_for(backlog.size(partition), at_most)
-                for this_pass in range(passes):
-                    taken = await backlog.read(partition, keep=taken_by(this_pass, passes))
-                    await apply(taken, apply_person_events)
+                passes = await apply_in_passes(backlog, partition, at_most, apply)
                 log.info("catch-up: %s applied in %d passes", partition, passes)
     finally:
         await backlog.close()

@@ -42,9 +42,11 @@ def test_size_zero_keeps_nothing() -> None:
 
 def test_while_paused_nobody_is_kept_and_afterwards_they_are_again() -> None:
     recent = RecentPeople(10)
+    recent.keep([written("P0"), written("P3")])
     with recent.paused():
-        recent.keep([written("P1")])
-    assert recent.get(["P1"]) == {}
+        recent.keep([written("P1"), written("P3")])  # P3's copy would be stale: dropped
+    assert recent.get(["P1", "P3"]) == {}
+    assert set(recent.get(["P0"])) == {"P0"}
     recent.keep([written("P2")])
     assert set(recent.get(["P2"])) == {"P2"}
 
