@@ -24,7 +24,7 @@ from shared.store import make_mongo_client
 from shared.topics import all_topics
 from tests.integration.kafka_tools import lag, recreate_topics
 from tests.reliability.infra import PARTITIONS, Infrastructure
-from tests.reliability.services import SERVICES, Fleet, Names
+from tests.reliability.services import BULK_MARKS, SERVICES, Fleet, Names
 from tests.reliability.stream import Producing, Stream, produce_paced
 from tests.reliability.verify import (
     Findings,
@@ -105,6 +105,7 @@ class Outcome:
     infrastructure_kills: dict[str, int]
     unexpected_exits: list[str] = field(default_factory=list)
     refused_startups: int = 0
+    bulk_catch_ups: tuple[int, int] = (0, 0)  # personnel's: on a start, behind a batch
     fault_log: list[str] = field(default_factory=list)
     settle_seconds: float = 0.0
     total_seconds: float = 0.0
@@ -117,6 +118,8 @@ class Outcome:
             f" {dict(self.service_restarts)}, chunks re-sent {self.producing.resent_chunks},"
             f" feed records {self.findings.feed_records}, dead letters"
             f" {self.findings.dead_letter_records}, start-ups refused {self.refused_startups},"
+            f" personnel bulk catch-ups {self.bulk_catch_ups[0]} on a start and"
+            f" {self.bulk_catch_ups[1]} behind a batch,"
             f" crashes {len(self.unexpected_exits)}; faults: {'; '.join(self.fault_log)}"
         )
 
@@ -177,6 +180,7 @@ async def run(
         await check_dead_letters(
             infra.kafka, stream.province, findings, exactly_once=not plan.faults
         )
+        bulk = tuple(fleet.count_in_logs("personnel", mark) for mark in BULK_MARKS)
     finally:
         stop_supervising.set()
         fleet.close()
@@ -192,6 +196,7 @@ async def run(
         infrastructure_kills={k: v - infra_kills_before[k] for k, v in infra.kills.items()},
         unexpected_exits=exits,
         refused_startups=refused_startups[0],
+        bulk_catch_ups=(bulk[0], bulk[1]),
         fault_log=fault_log,
         settle_seconds=settle_seconds,
         total_seconds=time.monotonic() - start,

@@ -128,6 +128,13 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+# Small batches and bulk passes for the personnel service: the provinces here are small,
+# and the kills, restarts and replicas should meet its bulk paths too (catch_up.py on a
+# first start on a backlog, behind.py after a full batch with a backlog behind it).
+PERSONNEL_BULK = {"PARITY_BATCH_SIZE": "20", "PARITY_CATCH_UP_RECORDS": "20"}
+BULK_MARKS = ("caught up on", "applied in bulk")  # what catch_up.py and behind.py log
+
+
 @dataclass
 class Fleet:
     """Every service process of one scenario."""
@@ -141,7 +148,7 @@ class Fleet:
 
     def env(self, service: str) -> dict[str, str]:
         (metrics_port,) = free_ports(1)
-        return {
+        env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PARITY_")},
             "PARITY_MONGODB_URL": self.infra.mongodb_url,
             "PARITY_MONGODB_DATABASE": self.names.database(service),
@@ -153,6 +160,14 @@ class Fleet:
             "PARITY_CONSUMER_LAG_INTERVAL_SECONDS": "5",
             "PARITY_PLANS_DIR": str(DEPLOY / "plans"),
         }
+        if service == "personnel":
+            env |= PERSONNEL_BULK
+        return env
+
+    def count_in_logs(self, service: str, text: str) -> int:
+        """Lines of the service's logs (all its replicas and starts) that hold ``text``."""
+        paths = {p.log_path for p in self.processes if p.service == service}
+        return sum(path.read_text(errors="replace").count(text) for path in paths if path.exists())
 
     def add(self, service: str) -> ServiceProcess:
         replica = sum(1 for p in self.processes if p.service == service) + 1
