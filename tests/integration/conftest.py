@@ -20,7 +20,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.personnel.app import PersonnelSettings, build
 from services.personnel.changes import ChangeSink
 from shared.clock import ManualClock
-from shared.kafka import client_options
+from shared.dead_letters import DeadLetters
+from shared.kafka import client_options, make_producer
+from shared.metrics import make_metrics
 from shared.settings import KafkaSettings
 from shared.store import Document, make_mongo_client
 from shared.topics import all_topics
@@ -84,6 +86,19 @@ async def fresh_topics(kafka_settings: KafkaSettings) -> None:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
+
+
+@pytest.fixture
+async def dead_letters(
+    kafka_settings: KafkaSettings, clock: ManualClock
+) -> AsyncIterator[DeadLetters]:
+    """Dead letters sent to the real Kafka, as a service sends them."""
+    producer = make_producer(kafka_settings, service="test")
+    await producer.start()
+    try:
+        yield DeadLetters(sender=producer, clock=clock, counter=make_metrics("test").dead_letters)
+    finally:
+        await producer.stop()
 
 
 @dataclass

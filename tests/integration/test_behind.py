@@ -7,21 +7,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from services.personnel.app import build, consumer_groups
+from services.personnel.behind import BULK_PASSES, catch_up_behind
+from services.personnel.handlers import apply_records
+from services.personnel.store import PersonnelStore
 from shared.clock import ManualClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
-from shared.kafka import topic_group
+from shared.dead_letters import DeadLetters
+from shared.kafka import client_options, topic_group
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests.generator import Record
 from tests.integration.conftest import personnel_settings
 from tests.integration.kafka_tools import read_to_end, wait_consumed
-from tests.integration.personnel_wiring import ListSink
+from tests.integration.personnel_wiring import ListSink, collaborators
 from tests.integration.test_catch_up import PROVINCE, assert_matches_the_recomputation
 
 
@@ -31,6 +37,11 @@ async def produce(producer: AIOKafkaProducer, records: Sequence[Record]) -> None
             record.topic, value=record.value, key=record.key, headers=record.headers
         )
     await producer.flush()
+
+
+@pytest.fixture
+async def produced_people(fresh_topics: None, producer: AIOKafkaProducer) -> None:
+    await produce(producer, [r for r in PROVINCE.records if r.topic != UNITS_TOPIC])
 
 
 @pytest.mark.parametrize("catch_up_records", [40, 0], ids=["in bulk", "in batches"])
@@ -78,3 +89,51 @@ async def test_a_backlog_behind_a_running_service_is_applied_in_bulk(
     dead = await read_to_end(kafka_settings, dead_letter_topic(PERSONNEL_TOPIC))
     assert poison
     assert sorted(r.value or b"" for r in dead) == sorted(poison)
+
+
+class Revoked(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka is untyped
+    """A consumer whose partitions go to another member once the bulk has read them."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.asked = 0
+
+    def assignment(self) -> set[TopicPartition]:
+        self.asked += 1
+        return super().assignment() if self.asked == 1 else set()
+
+
+@pytest.mark.parametrize("revoked", [False, True], ids=["kept", "revoked meanwhile"])
+async def test_the_consumer_seeks_past_the_bulk_unless_the_partition_went_elsewhere(
+    revoked: bool,
+    produced_people: None,
+    kafka_settings: KafkaSettings,
+    mongo: AsyncMongoClient[Document],
+    database_name: str,
+    dead_letters: DeadLetters,
+) -> None:
+    store = PersonnelStore(mongo[database_name])
+    await store.create_indexes()
+    await store.build_lookups()
+    deps = collaborators(store)
+    consumer_type = Revoked if revoked else AIOKafkaConsumer
+    consumer = consumer_type(enable_auto_commit=False, **client_options(kafka_settings))
+    await consumer.start()
+    try:
+        partition = TopicPartition(PERSONNEL_TOPIC, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        applied = await catch_up_behind(
+            consumer,
+            kafka=kafka_settings,
+            at_most=20,
+            deps=deps,
+            apply=partial(apply_records, deps=deps, dead_letters=dead_letters),
+        )
+        assert applied == min(end, BULK_PASSES * 20)  # read from the start
+        assert await mongo[database_name]["people"].count_documents({}) > 0
+        position = await consumer.position(partition)
+        assert position == (0 if revoked else applied)
+    finally:
+        await consumer.stop()

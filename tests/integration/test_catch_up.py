@@ -7,7 +7,6 @@ the ends are not committed over a member that joined a group meanwhile."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -21,9 +20,8 @@ from shared.clock import ManualClock
 from shared.contract import PERSONNEL_TOPIC, UNITS_TOPIC, dead_letter_topic
 from shared.dead_letters import DeadLetters
 from shared.internal import PERSON_CHANGED
-from shared.kafka import client_options, make_producer
+from shared.kafka import client_options
 from shared.lag import LagProbe
-from shared.metrics import make_metrics
 from shared.settings import KafkaSettings
 from shared.store import Document
 from tests import reference
@@ -40,17 +38,6 @@ PROVINCE: Province = generate_province(11, ProvinceShape(agencies=2, years=2))
 @pytest.fixture
 async def produced(fresh_topics: None, producer: AIOKafkaProducer) -> None:
     await produce_province(producer, PROVINCE)
-
-
-@pytest.fixture
-async def dead_letters(kafka_settings: KafkaSettings) -> AsyncIterator[DeadLetters]:
-    producer = make_producer(kafka_settings, service="test")
-    await producer.start()
-    try:
-        counter = make_metrics("test").dead_letters
-        yield DeadLetters(sender=producer, clock=ManualClock(PROVINCE.now), counter=counter)
-    finally:
-        await producer.stop()
 
 
 async def committed(kafka: KafkaSettings, group: str) -> dict[TopicPartition, int]:
